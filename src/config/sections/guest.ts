@@ -1,0 +1,31 @@
+import { bool, duration, int, obj, oneOf, opt, str } from '../validate.ts';
+import { path, type PathContext } from '../paths.ts';
+
+export const DIALECTS = ['lxd-5.0', 'lxd', 'incus'] as const;
+
+export const guestSection = (ctx: PathContext) =>
+  obj({
+    /** The shared guest socket. Its folder is what gets bind-mounted into instances at /dev/lxd. */
+    socket: opt(path(ctx)),
+    dialect: opt(oneOf(DIALECTS), 'lxd'),
+    /**
+     * Content type for raw values (config keys, meta-data). `dialect` = what the dialect's daemon sends
+     * (lxd-5.0: application/octet-stream, byte-exact); `utf8` = text/plain; charset=utf-8, which cloud-init
+     * 22.4.2 decodes correctly (it mangles non-ASCII otherwise).
+     */
+    raw_content_type: opt(oneOf(['dialect', 'utf8', 'octet-stream'] as const), 'dialect'),
+    /** The `location` reported by GET /1.0 in the lxd and incus dialects (default: this host's name). */
+    location: opt(str({ nonEmpty: true })),
+    events: obj({
+      keepalive: opt(duration(), 10_000),
+      /** Events queued for one slow listener before it is dropped. */
+      max_queue: opt(int({ min: 1, max: 1_000_000 }), 1024),
+    }),
+    /**
+     * DEMO ONLY: callers in guestgate's own pid namespace (the host) are treated as this instance, so a
+     * newcomer can curl the socket. Logged loudly. Never set in production.
+     */
+    demo_instance: opt(str({ nonEmpty: true })),
+    /** Refuse requests from callers whose credentials cannot be read (always true outside tests). */
+    require_peer_credentials: opt(bool(), true),
+  });

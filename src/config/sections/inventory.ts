@@ -1,0 +1,44 @@
+import { bool, duration, obj, oneOf, opt, str } from '../validate.ts';
+import { path, type PathContext } from '../paths.ts';
+import { ValidationError, type Validator } from '../validate.ts';
+
+const dirSource = (ctx: PathContext) =>
+  obj({
+    source: oneOf(['dir'] as const),
+    /** One YAML file per instance (the shape of `lxc config show --expanded`, plus `identity:`). */
+    dir: path(ctx, 'dir'),
+    /** Debounce for file-change bursts (editors write in several steps). */
+    debounce: opt(duration(), 50),
+  });
+
+const lxdSource = (ctx: PathContext) =>
+  obj({
+    source: oneOf(['lxd', 'incus'] as const),
+    /** The server's unix socket (e.g. /var/lib/lxd/unix.socket); or `url` + client certificate. */
+    socket: opt(path(ctx)),
+    url: opt(str({ pattern: /^https:\/\//, hint: 'an https:// URL' })),
+    client_cert: opt(path(ctx, 'file')),
+    client_key: opt(path(ctx, 'file')),
+    server_cert: opt(path(ctx, 'file')),
+    project: opt(str({ nonEmpty: true }), 'default'),
+    /** Also serve the instances of every project (default: only `project`). */
+    all_projects: opt(bool(), false),
+  });
+
+export type DirSourceConfig = ReturnType<ReturnType<typeof dirSource>>;
+export type LxdSourceConfig = ReturnType<ReturnType<typeof lxdSource>>;
+export type InventoryConfig = DirSourceConfig | LxdSourceConfig;
+
+export const inventorySection =
+  (ctx: PathContext): Validator<InventoryConfig> =>
+  (v, key) => {
+    const src = typeof v === 'object' && v !== null ? (v as Record<string, unknown>).source : undefined;
+    if (src === 'dir') return dirSource(ctx)(v, key);
+    if (src === 'lxd' || src === 'incus') {
+      const c = lxdSource(ctx)(v, key);
+      if (!c.socket && !c.url) throw new ValidationError(key, 'expected `socket` or `url` for an lxd/incus source');
+      if (c.url && (!c.client_cert || !c.client_key)) throw new ValidationError(key, '`url` needs `client_cert` and `client_key`');
+      return c;
+    }
+    throw new ValidationError(`${key}.source`, `expected one of "dir", "lxd", "incus", got ${JSON.stringify(src)}`);
+  };

@@ -1,0 +1,8 @@
+import { obj, oneOf, opt } from '../validate.ts';
+
+export const logSection = () =>
+  obj({
+    level: opt(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const), 'info'),
+    /** Log one line per guest request (with the instance name). */
+    requests: opt(oneOf(['all', 'errors', 'none'] as const), 'errors'),
+  });

@@ -1,0 +1,56 @@
+// Domain errors carry a stable machine code and structured fields. Modules throw these; each
+// surface (guest API per dialect, admin API, CLI) maps codes to its wire format in ONE place.
+
+export type ErrorCode =
+  // identity / authorization
+  | 'E_NOT_IN_INSTANCE'
+  | 'E_NON_ROOT'
+  | 'E_FORBIDDEN'
+  // request shape
+  | 'E_NOT_FOUND'
+  | 'E_BAD_REQUEST'
+  | 'E_METHOD_NOT_ALLOWED'
+  | 'E_METHOD_NOT_IMPLEMENTED'
+  | 'E_UNKNOWN_METHOD'
+  | 'E_INVALID_STATE'
+  | 'E_TOO_LARGE'
+  | 'E_CONFLICT'
+  // images
+  | 'E_IMAGE_NOT_FOUND'
+  | 'E_IMAGE_AMBIGUOUS'
+  | 'E_BAD_FINGERPRINT'
+  | 'E_INTEGRITY'
+  | 'E_UPSTREAM'
+  // config / inventory files
+  | 'E_CONFIG'
+  | 'E_INVENTORY'
+  | 'E_INTERNAL';
+
+export class GuestgateError extends Error {
+  readonly code: ErrorCode;
+  readonly fields: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, fields: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'GuestgateError';
+    this.code = code;
+    this.fields = fields;
+  }
+}
+
+export function isGuestgateError(e: unknown, code?: ErrorCode): e is GuestgateError {
+  return e instanceof GuestgateError && (code === undefined || e.code === code);
+}
+
+/** A config or inventory file problem: always names the file and the key. */
+export class FileValueError extends GuestgateError {
+  readonly file: string;
+  readonly key: string;
+  constructor(code: 'E_CONFIG' | 'E_INVENTORY', file: string, key: string, problem: string) {
+    super(code, `${file}: ${key ? `${key}: ` : ''}${problem}`, { file, key, problem });
+    this.name = 'FileValueError';
+    this.file = file;
+    this.key = key;
+    // Readonly props must be set after super(); keep the message as constructed above.
+  }
+}
