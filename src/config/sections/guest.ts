@@ -9,11 +9,11 @@ export const guestSection = (ctx: PathContext) =>
     socket: opt(path(ctx)),
     dialect: opt(oneOf(DIALECTS), 'lxd'),
     /**
-     * Content type for raw values (config keys, meta-data). `dialect` = what the dialect's daemon sends
-     * (lxd-5.0: application/octet-stream, byte-exact); `utf8` = text/plain; charset=utf-8, which cloud-init
-     * 22.4.2 decodes correctly (it mangles non-ASCII otherwise).
+     * Content type of raw values (config keys, meta-data). Default `utf8` (text/plain; charset=utf-8) is a
+     * deliberate deviation: cloud-init 22.4.2 mangles non-ASCII user-data sent as application/octet-stream.
+     * `dialect` sends exactly what the dialect's daemon sends (byte-for-byte in lxd-5.0).
      */
-    raw_content_type: opt(oneOf(['dialect', 'utf8', 'octet-stream'] as const), 'dialect'),
+    raw_content_type: opt(oneOf(['utf8', 'dialect', 'octet-stream'] as const), 'utf8'),
     /** The `location` reported by GET /1.0 in the lxd and incus dialects (default: this host's name). */
     location: opt(str({ nonEmpty: true })),
     events: obj({

@@ -1,0 +1,35 @@
+// `guestgate serve`: run the gateway until SIGTERM/SIGINT; SIGHUP re-reads the inventory.
+import { Command } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import { createLogger } from '../log.ts';
+import { startService } from '../service.ts';
+import { DEFAULT_CONFIG } from './common.ts';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the gateway: the guest API socket (and images, admin API, NoCloud where configured)')
+    .option('-c, --config <file>', 'service config (YAML)', DEFAULT_CONFIG)
+    .action(async (opts: { config: string }) => {
+      const config = loadConfig(opts.config);
+      const log = createLogger(config.log.level);
+      const service = await startService(config, log);
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (sig: string): void => {
+          if (stopping) return;
+          stopping = true;
+          log.info({ signal: sig }, 'shutting down');
+          void service.stop().then(resolve, (e) => {
+            log.error({ err: e }, 'shutdown failed');
+            resolve();
+          });
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGHUP', () => {
+          log.info('SIGHUP: reloading inventory');
+          service.reload().catch((e) => log.error({ err: e }, 'reload failed'));
+        });
+      });
+    });
+}

@@ -1,0 +1,96 @@
+// The guest API as one Koa app. Routing is @koa/router; every matched route passes the same guard
+// (method policy -> identity -> API switch) and maps errors to the dialect's wire format in one place.
+import Koa, { type Context } from 'koa';
+import Router from '@koa/router';
+import type { Resolved } from '../inventory/inventory.ts';
+import { authorize } from './authorize.ts';
+import type { GuestDeps } from './deps.ts';
+import type { Endpoint } from './dialects.ts';
+import { NOT_FOUND_PAGE, toImageWireError, toWireError } from './http-errors.ts';
+import { methodAction } from './methods.ts';
+import { sendWire } from './respond.ts';
+import { getConfig, getConfigKey, getDevices, getMetaData, getRoot } from './routes/basic.ts';
+import { streamEvents } from './routes/events.ts';
+import { exportImage } from './routes/images.ts';
+import { getInfo, patchInfo } from './routes/info.ts';
+
+type Handler = (ctx: Context, r: Resolved) => void | Promise<void>;
+
+export interface GuestMetrics {
+  observe(endpoint: string, status: number, seconds: number): void;
+}
+
+export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
+  const app = new Koa();
+  const router = new Router();
+
+  const route = (path: string, endpoint: Endpoint, get: Handler, patch?: Handler): void => {
+    router.all(path, async (ctx) => {
+      const started = metrics ? performance.now() : 0;
+      let instance: string | undefined;
+      try {
+        const action = methodAction(deps.dialect, endpoint, ctx.method);
+        const r = authorize(ctx.req.socket, endpoint, deps.inventory, deps.dialect);
+        instance = r.instance.key;
+        await (action === 'patch' && patch ? patch : get)(ctx, r);
+      } catch (e) {
+        if (!ctx.respond && ctx.res.headersSent) throw e; // mid-stream: the transfer is cut by the handler
+        ctx.respond = true;
+        sendWire(ctx, endpoint === 'imageExport' ? toImageWireError(e, deps.dialect) : toWireError(e, deps.dialect));
+        logFailure(deps, ctx, instance, e);
+      } finally {
+        metrics?.observe(endpoint, ctx.status, (performance.now() - started) / 1000);
+      }
+    });
+  };
+
+  route('/', 'root', getRoot);
+  route('/1.0', 'info', getInfo(deps), patchInfo(deps));
+  route('/1.0/config', 'config', getConfig);
+  route('/1.0/config/:key', 'configKey', getConfigKey(deps));
+  route('/1.0/devices', 'devices', getDevices);
+  route('/1.0/meta-data', 'metaData', getMetaData(deps));
+  route('/1.0/events', 'events', streamEvents(deps));
+  route('/1.0/images/:fingerprint/export', 'imageExport', exportImage(deps));
+
+  app.use(canonicalPath);
+  app.use(router.routes());
+  app.use(async (ctx) => {
+    if (ctx.status === 404 && ctx.body === undefined) sendWire(ctx, NOT_FOUND_PAGE);
+  });
+  app.on('error', (err: Error) => deps.log.debug({ err }, 'guest connection error'));
+  return app;
+}
+
+/** Go's mux redirects non-canonical paths (// and dot segments) with 301 to the cleaned path. */
+async function canonicalPath(ctx: Context, next: () => Promise<void>): Promise<void> {
+  const p = ctx.path;
+  if (p.includes('//') || p.includes('/.')) {
+    const clean = cleanPath(p);
+    if (clean !== p) {
+      ctx.status = 301;
+      ctx.set('Location', clean + (ctx.querystring ? `?${ctx.querystring}` : ''));
+      return;
+    }
+  }
+  await next();
+}
+
+/** Go's path.Clean, keeping a trailing slash as gorilla/mux does. */
+export function cleanPath(p: string): string {
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') out.pop();
+    else out.push(seg);
+  }
+  const clean = `/${out.join('/')}`;
+  return p.endsWith('/') && clean !== '/' ? `${clean}/` : clean;
+}
+
+function logFailure(deps: GuestDeps, ctx: Context, instance: string | undefined, e: unknown): void {
+  const code = (e as { code?: string }).code;
+  const fields = { instance, method: ctx.method, path: ctx.path, status: ctx.status, code };
+  if (ctx.status >= 500 && code !== 'E_NOT_IN_INSTANCE') deps.log.error({ ...fields, err: e }, 'guest request failed');
+  else deps.log.info({ ...fields, err: (e as Error).message }, 'guest request refused');
+}

@@ -1,0 +1,72 @@
+// THE place where error codes become guest-visible HTTP, per dialect. Two formats exist:
+// Go's http.Error text (most endpoints) and the main-API JSON envelope (image export).
+import { isGuestgateError } from '../errors.ts';
+import { goJson } from '../util/gojson.ts';
+import type { Dialect } from './dialects.ts';
+
+export interface WireError {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+const GO_TEXT = 'text/plain; charset=utf-8';
+
+/** Go's http.Error: text/plain, nosniff, message + LF. */
+export const goTextError = (status: number, message: string): WireError => ({ status, contentType: GO_TEXT, body: `${message}\n` });
+
+/** The main API's error envelope, followed by two LFs (encoder LF + writer LF); HTML-escaped. */
+export const envelopeError = (status: number, message: string): WireError => ({
+  status,
+  contentType: 'application/json',
+  body: `${goJson({ type: 'error', status: '', status_code: 0, operation: '', error_code: status, error: message, metadata: null }, { escapeHTML: true })}\n`,
+});
+
+export const NOT_FOUND_PAGE = goTextError(404, '404 page not found');
+
+export function toWireError(e: unknown, d: Dialect): WireError {
+  if (!isGuestgateError(e)) return goTextError(500, d.text.internal);
+  const text = typeof e.fields.text === 'string' ? e.fields.text : undefined;
+  switch (e.code) {
+    case 'E_NOT_IN_INSTANCE':
+      return goTextError(500, d.text.notInInstance);
+    case 'E_NON_ROOT':
+      return goTextError(401, d.text.nonRoot);
+    case 'E_FORBIDDEN':
+      return goTextError(403, d.text.forbidden);
+    case 'E_NOT_FOUND':
+      return goTextError(404, d.text.notFound);
+    case 'E_BAD_REQUEST':
+    case 'E_INVALID_STATE':
+      return goTextError(400, text ?? d.text.badRequest);
+    case 'E_METHOD_NOT_ALLOWED':
+      return goTextError(d.methods === 'info-only' ? 405 : 400, `method ${JSON.stringify(e.fields.method)} not allowed`);
+    case 'E_METHOD_NOT_IMPLEMENTED':
+      return goTextError(501, 'Not Implemented');
+    case 'E_UNKNOWN_METHOD':
+      return goTextError(404, `Method ${JSON.stringify(e.fields.method)} not found`);
+    default:
+      return goTextError(500, d.text.internal);
+  }
+}
+
+/** Image export errors after the gates: main-API envelopes (see protocol §3.4, §4.9). */
+export function toImageWireError(e: unknown, d: Dialect): WireError {
+  if (isGuestgateError(e)) {
+    switch (e.code) {
+      case 'E_FORBIDDEN':
+        return d.images.gateError === 'envelope' ? envelopeError(403, 'Forbidden') : goTextError(403, d.text.forbidden);
+      case 'E_IMAGE_NOT_FOUND':
+      case 'E_BAD_FINGERPRINT':
+        return envelopeError(404, typeof e.fields.text === 'string' ? e.fields.text : d.images.notFound);
+      case 'E_IMAGE_AMBIGUOUS':
+        return envelopeError(500, 'More than one image matches');
+      case 'E_NOT_IN_INSTANCE':
+      case 'E_NON_ROOT':
+        return toWireError(e, d);
+      default:
+        break;
+    }
+  }
+  return envelopeError(500, 'Internal Server Error');
+}

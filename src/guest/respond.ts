@@ -1,0 +1,25 @@
+// Writing guest responses through Koa with exact headers and bytes.
+import type { Context } from 'koa';
+import { goJson } from '../util/gojson.ts';
+import type { WireError } from './http-errors.ts';
+
+export function sendWire(ctx: Context, e: WireError): void {
+  ctx.status = e.status;
+  ctx.set('Content-Type', e.contentType);
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.body = e.body;
+}
+
+/** 200 JSON as devlxd encodes it: no HTML escaping, trailing LF, no envelope. */
+export function sendJson(ctx: Context, value: unknown): void {
+  ctx.status = 200;
+  ctx.set('Content-Type', 'application/json');
+  ctx.body = goJson(value, { escapeHTML: false });
+}
+
+/** 200 raw value, byte-exact, no newline added. */
+export function sendRaw(ctx: Context, contentType: string, text: string): void {
+  ctx.status = 200;
+  ctx.set('Content-Type', contentType);
+  ctx.body = text;
+}

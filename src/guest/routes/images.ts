@@ -1,0 +1,37 @@
+// GET /1.0/images/{fingerprint}/export: gates (API on, images flag on), then a verified export
+// from the image cache. Errors before the status line only; after it, the transfer is cut.
+import type { Context } from 'koa';
+import { GuestgateError } from '../../errors.ts';
+import type { Resolved } from '../../inventory/inventory.ts';
+import { isEnabledFlag } from '../dialects.ts';
+import type { GuestDeps } from '../deps.ts';
+
+const FINGERPRINT = /^[0-9a-f]{1,64}$/;
+
+export function exportImage(deps: GuestDeps) {
+  return async (ctx: Context, r: Resolved): Promise<void> => {
+    const d = deps.dialect;
+    if (!isEnabledFlag(r.instance.config, d.keys.images)) throw new GuestgateError('E_FORBIDDEN', `${d.keys.images} is not true`);
+    const fp = decodeURIComponentSafe(ctx.path.slice('/1.0/images/'.length, -'/export'.length)).toLowerCase();
+    if (!FINGERPRINT.test(fp) || (d.images.match === 'exact' && fp.length !== 64))
+      throw new GuestgateError('E_IMAGE_NOT_FOUND', 'not a fingerprint', { fingerprint: fp });
+    const project = ctx.query.project;
+    if (d.images.match === 'exact' && project !== undefined && project !== 'default')
+      throw new GuestgateError('E_IMAGE_NOT_FOUND', 'images are served for project default only', { project });
+    if (!deps.images) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'no image cache configured');
+    const image = await deps.images.lookup(fp, d.images.match);
+    if (!image) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'image not found', { fingerprint: fp });
+    ctx.respond = false;
+    const abort = new AbortController();
+    ctx.req.socket.once('close', () => abort.abort());
+    await deps.images.serveExport(ctx.req, ctx.res, image as never, { signal: abort.signal, extraHeaders: { ...d.images.extraHeaders } });
+  };
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

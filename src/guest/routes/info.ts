@@ -1,0 +1,86 @@
+// GET /1.0 (instance info) and PATCH /1.0 (readiness: {"state":"Ready"|"Started"}).
+import type { Context } from 'koa';
+import { GuestgateError } from '../../errors.ts';
+import type { Resolved } from '../../inventory/inventory.ts';
+import type { GuestDeps } from '../deps.ts';
+import { sendJson, sendRaw } from '../respond.ts';
+
+const MAX_PATCH_BODY = 64 * 1024;
+
+export function getInfo(deps: GuestDeps) {
+  return (ctx: Context, r: Resolved): void => {
+    const i = r.instance;
+    if (deps.dialect.info === 'legacy') {
+      sendJson(ctx, { state: '', api_version: '1.0', instance_type: i.type, location: i.location });
+      return;
+    }
+    const state = deps.ready.get(i.key)?.state ?? 'Started';
+    sendJson(ctx, { state, api_version: '1.0', instance_type: i.type, location: i.location !== 'none' ? i.location : deps.location });
+  };
+}
+
+export function patchInfo(deps: GuestDeps) {
+  return async (ctx: Context, r: Resolved): Promise<void> => {
+    const raw = await readBody(ctx, MAX_PATCH_BODY);
+    let state: unknown;
+    try {
+      state = decodeStatePut(raw);
+    } catch (e) {
+      const msg = (e as Error).message;
+      throw new GuestgateError('E_BAD_REQUEST', msg, { text: deps.dialect.patchDecodeError === 'prefixed' ? `Invalid request body: ${msg}` : msg });
+    }
+    if (state !== 'Ready' && state !== 'Started')
+      throw new GuestgateError('E_INVALID_STATE', 'invalid state', { text: `Invalid state ${JSON.stringify(state ?? '')}` });
+    await deps.ready.set(r.instance.key, state);
+    deps.log.info({ instance: r.instance.key, state }, 'guest reported state');
+    sendRaw(ctx, 'application/octet-stream', '');
+  };
+}
+
+/** Decode like Go's json.Decoder into struct { State string }: errors worded as Go words them. */
+export function decodeStatePut(body: string): unknown {
+  const text = body.trim();
+  if (text === '') throw new Error('EOF');
+  let v: unknown;
+  try {
+    v = JSON.parse(firstJsonValue(text));
+  } catch {
+    throw new Error(`invalid character '${text[0] === "'" ? "\\'" : text[0]}' looking for beginning of value`);
+  }
+  if (v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`json: cannot unmarshal ${goKind(v)} into Go value of type api.DevLXDPut`);
+  const state = (v as Record<string, unknown>).state;
+  if (state !== undefined && state !== null && typeof state !== 'string')
+    throw new Error(`json: cannot unmarshal ${goKind(state)} into Go struct field DevLXDPut.state of type string`);
+  return state ?? undefined;
+}
+
+/** json.Decoder reads one value and ignores what follows it. */
+function firstJsonValue(text: string): string {
+  if (text[0] !== '{') return text;
+  let depth = 0;
+  let inStr = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inStr) {
+      if (c === '\\') i++;
+      else if (c === '"') inStr = false;
+    } else if (c === '"') inStr = true;
+    else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && --depth === 0) return text.slice(0, i + 1);
+  }
+  return text;
+}
+
+const goKind = (v: unknown): string => (Array.isArray(v) ? 'array' : typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'bool' : typeof v);
+
+async function readBody(ctx: Context, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new GuestgateError('E_BAD_REQUEST', 'request body too large', { text: `Invalid request body: larger than ${limit} bytes` });
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,68 @@
+// The guest socket: one unix listener shared by every instance, in its own folder (the folder is
+// what gets bind-mounted at /dev/lxd, so a restart's new socket is seen by running guests).
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { chmod, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type Koa from 'koa';
+import { attachCaller } from './caller.ts';
+import { authorize } from './authorize.ts';
+import type { GuestDeps } from './deps.ts';
+import { toWireError } from './http-errors.ts';
+import { WebSocketEvents } from './routes/events.ts';
+import { listenUnix } from '../util/unix-listen.ts';
+import { cleanPath } from './app.ts';
+
+export interface GuestServer {
+  readonly server: Server;
+  readonly path: string;
+  close(): Promise<void>;
+}
+
+export async function startGuestServer(app: Koa, deps: GuestDeps, socketPath: string): Promise<GuestServer> {
+  const handler = app.callback();
+  const ws = new WebSocketEvents(deps);
+  const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 30_000, headersTimeout: 10_000 }, handler);
+  server.on('connection', (socket: Socket) => attachCaller(socket));
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    // LXD picks WebSocket mode only for `Upgrade: websocket` exactly; anything else is a plain request.
+    if (cleanPath(req.url?.split('?')[0] ?? '') === '/1.0/events' && req.headers.upgrade === 'websocket') {
+      try {
+        ws.upgrade(req, socket, head, authorize(socket, 'events', deps.inventory, deps.dialect));
+      } catch (e) {
+        const w = toWireError(e, deps.dialect);
+        socket.end(
+          `HTTP/1.1 ${w.status} ${statusText(w.status)}\r\nContent-Type: ${w.contentType}\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(w.body)}\r\nConnection: close\r\n\r\n${w.body}`,
+        );
+      }
+      return;
+    }
+    if (head.length) socket.unshift(head);
+    const res = new ServerResponse(req);
+    res.assignSocket(socket);
+    res.shouldKeepAlive = false;
+    res.on('finish', () => socket.end());
+    handler(req, res);
+  });
+  server.on('clientError', (_err, socket: Socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
+  });
+
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
+  await listenUnix(server, socketPath);
+  // Any process may connect; authorization is per request from the peer's credentials.
+  await chmod(socketPath, 0o666);
+  return {
+    server,
+    path: socketPath,
+    close: async () => {
+      ws.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+const statusText = (s: number): string => ({ 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' })[s] ?? 'Error';

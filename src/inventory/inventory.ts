@@ -1,0 +1,169 @@
+// The live set of instances and the indexes that answer "which instance is this caller?" with map
+// lookups: pid namespace inode -> instance, cgroup path -> instance, address/token -> instance.
+// /proc is read when an instance is indexed, never per request.
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { CallerFacts } from '../identity/facts.ts';
+import { cgroupPrefixes } from '../identity/facts.ts';
+import { mapId, nsInode, parseLxdIdmap, uidMap } from '../identity/procfs.ts';
+import type { Instance, InventoryChange, InventorySource } from './model.ts';
+
+export interface Resolved {
+  readonly instance: Instance;
+  /** Host uid of the instance's root: only this uid may read. */
+  readonly rootUid: number;
+}
+
+interface Entry extends Resolved {
+  readonly pidns: number | undefined;
+}
+
+export interface InventoryEvents {
+  change: [InventoryChange];
+}
+
+export class Inventory extends EventEmitter<InventoryEvents> {
+  readonly source: InventorySource;
+  readonly #log: Logger;
+  readonly #demoInstance: string | undefined;
+  readonly #ownPidns = nsInode('self');
+  readonly #byKey = new Map<string, Entry>();
+  readonly #byPidns = new Map<number, Entry>();
+  readonly #byCgroup = new Map<string, Entry>();
+  readonly #byAddress = new Map<string, Entry>();
+  readonly #byToken = new Map<string, Entry>();
+
+  constructor(source: InventorySource, opts: { log: Logger; demoInstance?: string | undefined }) {
+    super();
+    this.source = source;
+    this.#log = opts.log;
+    this.#demoInstance = opts.demoInstance;
+  }
+
+  async start(): Promise<void> {
+    const all = await this.source.start((c) => this.apply(c));
+    for (const i of all) this.#index(i);
+    if (this.#demoInstance) {
+      this.#log.warn(
+        { instance: this.#demoInstance },
+        '!!! DEMO MODE: every caller in guestgate\'s own pid namespace (i.e. the host) is treated as instance "%s". Never use this in production. !!!',
+        this.#demoInstance,
+      );
+    }
+  }
+
+  async reload(): Promise<void> {
+    await this.source.reload();
+    // Kernel facts (init pids, uid maps) may have changed even where files did not: re-index all.
+    for (const e of [...this.#byKey.values()]) this.#index(e.instance);
+  }
+
+  stop(): Promise<void> {
+    return this.source.stop();
+  }
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  get(key: string): Instance | undefined {
+    return this.#byKey.get(key)?.instance;
+  }
+
+  list(): Instance[] {
+    return [...this.#byKey.values()].map((e) => e.instance).sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  /** Apply a change reported by the source (or made through the admin API). */
+  apply(change: InventoryChange): void {
+    if (change.kind === 'remove') {
+      const before = this.#byKey.get(change.before.key)?.instance;
+      if (!before) return;
+      this.#unindex(before.key);
+      this.emit('change', { kind: 'remove', before });
+      return;
+    }
+    const before = this.#byKey.get(change.after.key)?.instance;
+    if (before && sameInstance(before, change.after)) return;
+    this.#index(change.after);
+    this.emit('change', { kind: 'upsert', before, after: change.after });
+  }
+
+  /** Which instance a connecting process belongs to: pid namespace first, then cgroup (by whole segments). */
+  resolve(facts: CallerFacts): Resolved | undefined {
+    if (facts.pidns !== undefined) {
+      const e = this.#byPidns.get(facts.pidns);
+      if (e) return e;
+      if (this.#demoInstance && facts.pidns === this.#ownPidns) {
+        const demo = this.#byKey.get(this.#demoInstance);
+        if (demo) return { instance: demo.instance, rootUid: 0 };
+      }
+    }
+    for (const path of facts.cgroups) {
+      for (const prefix of cgroupPrefixes(path)) {
+        const e = this.#byCgroup.get(prefix);
+        if (e) return e;
+      }
+    }
+    return undefined;
+  }
+
+  byAddress(address: string): Instance | undefined {
+    return this.#byAddress.get(normalizeAddress(address))?.instance;
+  }
+
+  byToken(token: string): Instance | undefined {
+    return this.#byToken.get(token)?.instance;
+  }
+
+  #index(instance: Instance): void {
+    this.#unindex(instance.key);
+    const id = instance.identity;
+    const pidns = id.pidns ?? (id.initPid !== undefined ? nsInode(id.initPid, 'pid') : undefined);
+    if (id.initPid !== undefined && pidns === undefined)
+      this.#log.debug({ instance: instance.key, initPid: id.initPid }, 'init pid not running; instance not reachable by pid namespace');
+    const entry: Entry = { instance, pidns, rootUid: rootUidOf(instance) };
+    this.#byKey.set(instance.key, entry);
+    if (pidns !== undefined) this.#claim(this.#byPidns, pidns, entry, 'pid namespace');
+    if (id.cgroup) this.#claim(this.#byCgroup, id.cgroup, entry, 'cgroup');
+    for (const a of id.addresses ?? []) this.#claim(this.#byAddress, normalizeAddress(a), entry, 'address');
+    if (id.nocloudToken) this.#claim(this.#byToken, id.nocloudToken, entry, 'nocloud token');
+  }
+
+  /** Two instances claiming the same kernel fact is a misconfiguration: refuse the second, loudly. */
+  #claim<K>(index: Map<K, Entry>, k: K, entry: Entry, what: string): void {
+    const other = index.get(k);
+    if (other && other.instance.key !== entry.instance.key) {
+      this.#log.error({ instance: entry.instance.key, other: other.instance.key, [what]: k }, `${what} already belongs to another instance; not indexed`);
+      return;
+    }
+    index.set(k, entry);
+  }
+
+  #unindex(key: string): void {
+    const e = this.#byKey.get(key);
+    if (!e) return;
+    this.#byKey.delete(key);
+    for (const index of [this.#byPidns, this.#byCgroup, this.#byAddress, this.#byToken] as Map<unknown, Entry>[])
+      for (const [k, v] of index) if (v === e) index.delete(k);
+  }
+}
+
+/** Host uid of instance root: explicit, else init's uid_map, else LXD's volatile.idmap.current, else 0. */
+function rootUidOf(i: Instance): number {
+  if (i.identity.rootUid !== undefined) return i.identity.rootUid;
+  if (i.identity.initPid !== undefined) {
+    const m = uidMap(i.identity.initPid);
+    const r = m && mapId(m, 0);
+    if (r !== undefined) return r;
+  }
+  const idmap = i.config['volatile.idmap.current'];
+  const m = idmap ? parseLxdIdmap(idmap) : undefined;
+  return (m && mapId(m, 0)) ?? 0;
+}
+
+const normalizeAddress = (a: string): string => a.replace(/^::ffff:/i, '').toLowerCase();
+
+function sameInstance(a: Instance, b: Instance): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,86 @@
+// One instance file: the YAML `lxc config show --expanded` prints, plus `identity:` (how guestgate
+// recognises the instance's processes). Pure: text in, Instance out, errors name file and key.
+import yaml from 'js-yaml';
+import { FileValueError } from '../errors.ts';
+import { int, list, obj, oneOf, opt, record, scalarString, str, ValidationError } from '../config/validate.ts';
+import { INSTANCE_NAME, instanceKey, type Instance } from './model.ts';
+
+const identitySchema = obj({
+  init_pid: opt(int({ min: 1 })),
+  pidns: opt(int({ min: 1 })),
+  cgroup: opt(str({ pattern: /^\/[^\0]*$/, hint: 'an absolute cgroup path such as /lxc.payload.c1' })),
+  root_uid: opt(int({ min: 0 })),
+  addresses: opt(list(str({ nonEmpty: true }))),
+  nocloud_token: opt(str({ pattern: /^[A-Za-z0-9_-]{16,128}$/, hint: '16-128 URL-safe characters' })),
+});
+
+const instanceSchema = obj({
+  name: str({ pattern: INSTANCE_NAME, hint: 'an instance name (letters, digits, dashes; starting with a letter)' }),
+  project: opt(str({ nonEmpty: true }), 'default'),
+  type: opt(oneOf(['container', 'virtual-machine'] as const), 'container'),
+  location: opt(str({ nonEmpty: true }), 'none'),
+  config: opt(record(scalarString()), {}),
+  devices: opt(record(record(scalarString())), {}),
+  identity: identitySchema,
+  // Printed by `lxc config show`; accepted and ignored.
+  architecture: opt(str()),
+  description: opt(str()),
+  ephemeral: opt((v) => v),
+  profiles: opt((v) => v),
+  stateful: opt((v) => v),
+  status: opt((v) => v),
+});
+
+export function instanceFromDocument(doc: unknown, file: string): Instance {
+  let v;
+  try {
+    v = instanceSchema(doc, '');
+  } catch (e) {
+    if (e instanceof ValidationError) throw new FileValueError('E_INVENTORY', file, e.key, e.problem);
+    throw e;
+  }
+  const id = v.identity;
+  return Object.freeze({
+    key: instanceKey(v.project, v.name),
+    name: v.name,
+    project: v.project,
+    type: v.type,
+    location: v.location,
+    config: Object.freeze({ ...v.config }),
+    devices: Object.freeze(Object.fromEntries(Object.entries(v.devices).map(([k, d]) => [k, Object.freeze({ ...d })]))),
+    identity: Object.freeze({
+      initPid: id.init_pid,
+      pidns: id.pidns,
+      cgroup: id.cgroup?.replace(/\/+$/, '') || undefined,
+      rootUid: id.root_uid,
+      addresses: id.addresses,
+      nocloudToken: id.nocloud_token,
+    }),
+  });
+}
+
+export function parseInstanceYaml(text: string, file: string): Instance {
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
+  } catch (e) {
+    throw new FileValueError('E_INVENTORY', file, '', `invalid YAML: ${(e as Error).message}`);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new FileValueError('E_INVENTORY', file, '', 'expected a mapping (an instance)');
+  return instanceFromDocument(doc, file);
+}
+
+/** The YAML guestgate writes for an instance (admin API, `instances edit`). */
+export function instanceToYaml(i: Instance): string {
+  const identity: Record<string, unknown> = {};
+  if (i.identity.initPid !== undefined) identity.init_pid = i.identity.initPid;
+  if (i.identity.pidns !== undefined) identity.pidns = i.identity.pidns;
+  if (i.identity.cgroup !== undefined) identity.cgroup = i.identity.cgroup;
+  if (i.identity.rootUid !== undefined) identity.root_uid = i.identity.rootUid;
+  if (i.identity.addresses !== undefined) identity.addresses = [...i.identity.addresses];
+  if (i.identity.nocloudToken !== undefined) identity.nocloud_token = i.identity.nocloudToken;
+  return yaml.dump(
+    { name: i.name, project: i.project, type: i.type, location: i.location, config: i.config, devices: i.devices, identity },
+    { sortKeys: false, lineWidth: -1, noRefs: true },
+  );
+}
