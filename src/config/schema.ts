@@ -20,7 +20,7 @@ export const configSchema = (ctx: PathContext) =>
     state_dir: opt(path(ctx), DEFAULT_STATE_DIR),
     guest: guestSection(ctx),
     inventory: inventorySection(ctx),
-    images: imagesSection(),
+    images: imagesSection(ctx),
     admin: adminSection(),
     nocloud: nocloudSection(),
     log: logSection(),

@@ -1,4 +1,68 @@
-// Placeholder: the images section is defined with the image cache (src/images).
-import { obj } from '../validate.ts';
+// The image export cache (src/images): where blobs live, how big the cache may grow, which images
+// are never evicted, and where missing images come from (tried in order).
+import { bool, duration, list, obj, oneOf, opt, size, str, type Validator, ValidationError } from '../validate.ts';
+import { path, type PathContext } from '../paths.ts';
 
-export const imagesSection = () => obj({});
+const FINGERPRINT = { pattern: /^[0-9a-f]{64}$/, hint: 'a full sha256 fingerprint (64 lower-case hex digits)' };
+
+const dirUpstream = (ctx: PathContext) =>
+  obj({
+    type: oneOf(['dir'] as const),
+    /** LXD-format image files: `<fp>` and optional `<fp>.rootfs` (e.g. /var/lib/lxd/images). */
+    path: path(ctx),
+    /** LXD keeps visibility in its database, not in the folder: say here whether guests may see these. */
+    public: opt(bool(), true),
+  });
+
+const lxdUpstream = (ctx: PathContext) =>
+  obj({
+    type: oneOf(['lxd', 'incus'] as const),
+    /** The server's unix socket (e.g. /var/lib/lxd/unix.socket); or `url` + client certificate. */
+    socket: opt(path(ctx)),
+    url: opt(str({ pattern: /^https:\/\//, hint: 'an https:// URL' })),
+    client_cert: opt(path(ctx, 'file')),
+    client_key: opt(path(ctx, 'file')),
+    server_cert: opt(path(ctx, 'file')),
+    project: opt(str({ nonEmpty: true }), 'default'),
+  });
+
+const simplestreamsUpstream = (ctx: PathContext) =>
+  obj({
+    type: oneOf(['simplestreams'] as const),
+    url: str({ pattern: /^https?:\/\//, hint: 'an http:// or https:// URL' }),
+    server_cert: opt(path(ctx, 'file')),
+    /** How long the fetched catalog (index.json, images.json) is reused. */
+    catalog_ttl: opt(duration(), 60_000),
+  });
+
+export type DirUpstreamConfig = ReturnType<ReturnType<typeof dirUpstream>>;
+export type LxdUpstreamConfig = ReturnType<ReturnType<typeof lxdUpstream>>;
+export type SimplestreamsUpstreamConfig = ReturnType<ReturnType<typeof simplestreamsUpstream>>;
+export type UpstreamConfig = DirUpstreamConfig | LxdUpstreamConfig | SimplestreamsUpstreamConfig;
+
+const upstream =
+  (ctx: PathContext): Validator<UpstreamConfig> =>
+  (v, key) => {
+    const t = typeof v === 'object' && v !== null ? (v as Record<string, unknown>).type : undefined;
+    if (t === 'dir') return dirUpstream(ctx)(v, key);
+    if (t === 'simplestreams') return simplestreamsUpstream(ctx)(v, key);
+    if (t === 'lxd' || t === 'incus') {
+      const c = lxdUpstream(ctx)(v, key);
+      if (!c.socket === !c.url) throw new ValidationError(key, 'expected exactly one of `socket` or `url` for an lxd/incus upstream');
+      if (c.url && (!c.client_cert || !c.client_key)) throw new ValidationError(key, '`url` needs `client_cert` and `client_key`');
+      return c;
+    }
+    throw new ValidationError(`${key}.type`, `expected one of "dir", "lxd", "incus", "simplestreams", got ${JSON.stringify(t)}`);
+  };
+
+export const imagesSection = (ctx: PathContext) =>
+  obj({
+    /** Default: <state_dir>/images. */
+    cache_dir: opt(path(ctx)),
+    /** Upper bound for cached bytes (pinned images count toward it but are never evicted). */
+    max_size: opt(size(), 20 * 1024 ** 3),
+    pinned: opt(list(str(FINGERPRINT)), () => []),
+    upstreams: opt(list(upstream(ctx)), () => []),
+  });
+
+export type ImagesConfig = ReturnType<ReturnType<typeof imagesSection>>;

@@ -1,0 +1,63 @@
+// Moves bytes from a file descriptor to an HTTP response as fast as the socket takes them: big
+// positional reads into two reusable buffers, each reused only once the socket has taken it
+// (write callback), so one read overlaps one write and memory stays at 2 x CHUNK per download.
+import type { ServerResponse } from 'node:http';
+import type { FileHandle } from 'node:fs/promises';
+
+export const CHUNK = 2 * 1024 * 1024;
+
+export interface ByteSource {
+  readonly fh: FileHandle;
+  /**
+   * For a file still being written: resolve with how far (absolute position) bytes may be read
+   * once more than `pos` is available, or with a value <= pos at the end of the data; reject if
+   * the transfer failed. Absent for a complete file.
+   */
+  available?(pos: number): Promise<number>;
+}
+
+export class ClientGone extends Error {}
+
+function write(res: ServerResponse, buf: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (res.destroyed) return reject(new ClientGone('response destroyed'));
+    res.write(buf, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** Send bytes [start, end) of the source. Throws if the client left or the source failed. */
+export async function sendRange(res: ServerResponse, src: ByteSource, start: number, end: number, signal: AbortSignal): Promise<void> {
+  const bufs = [Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, end - start))), undefined as Buffer | undefined];
+  const inflight: [Promise<void> | undefined, Promise<void> | undefined] = [undefined, undefined];
+  const gone = new Promise<never>((_, reject) => {
+    const fail = (): void => reject(new ClientGone('client went away'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+    res.once('close', () => {
+      if (!res.writableFinished) fail();
+    });
+  });
+  gone.catch(() => {});
+  let pos = start;
+  let limit = src.available ? start : end;
+  let i = 0;
+  // On failure nothing waits for in-flight writes: the socket keeps its own reference to the buffers.
+  {
+    while (pos < end) {
+      if (inflight[i]) await Promise.race([inflight[i], gone]);
+      if (pos >= limit) {
+        limit = Math.min(end, await Promise.race([src.available!(pos), gone]));
+        if (limit <= pos) break;
+      }
+      const buf = (bufs[i] ??= Buffer.allocUnsafe(bufs[0]!.length));
+      const want = Math.min(buf.length, limit - pos);
+      const { bytesRead } = await src.fh.read(buf, 0, want, pos);
+      if (bytesRead <= 0) throw new Error(`short read at ${pos}`);
+      inflight[i] = write(res, bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      inflight[i]!.catch(() => {});
+      pos += bytesRead;
+      i ^= 1;
+    }
+    await Promise.race([Promise.all(inflight), gone]);
+  }
+}

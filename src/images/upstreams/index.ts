@@ -1,0 +1,20 @@
+// Builds the configured upstreams, in order.
+import type { UpstreamConfig } from '../../config/sections/images.ts';
+import { dirUpstream } from './dir.ts';
+import { lxdUpstream } from './lxd.ts';
+import { simplestreamsUpstream } from './simplestreams.ts';
+import type { Upstream } from './types.ts';
+
+export function createUpstream(c: UpstreamConfig): Upstream {
+  switch (c.type) {
+    case 'dir':
+      return dirUpstream({ path: c.path, public: c.public });
+    case 'lxd':
+    case 'incus':
+      return lxdUpstream({ type: c.type, project: c.project, socket: c.socket, url: c.url, clientCert: c.client_cert, clientKey: c.client_key, serverCert: c.server_cert });
+    case 'simplestreams':
+      return simplestreamsUpstream({ url: c.url, serverCert: c.server_cert, catalogTtl: c.catalog_ttl });
+  }
+}
+
+export type { Upstream, UpstreamImage, PartSink } from './types.ts';

@@ -1,0 +1,44 @@
+// What the cache needs from a place that has images: find by fingerprint prefix, then push the
+// bytes part by part into a sink (which hashes and stores them). Push, not pull, because a
+// multipart response delivers both parts from one stream.
+import type { ImageKind, ImageType, PartRole } from '../manifest.ts';
+
+export interface UpstreamImage {
+  readonly fingerprint: string;
+  readonly public: boolean;
+  readonly cached: boolean;
+  readonly kind?: ImageKind;
+  readonly type?: ImageType;
+  /** Total bytes, when the upstream knows it. */
+  readonly size?: number;
+  readonly lastModified?: Date;
+  readonly architecture?: string;
+  readonly properties?: Readonly<Record<string, string>>;
+}
+
+export interface PartSink {
+  /** `size`: exact byte count if known (lets a unified export start before the fill ends). */
+  startPart(role: PartRole, size?: number): Promise<void>;
+  write(chunk: Buffer): Promise<void>;
+  endPart(): Promise<void>;
+}
+
+export interface Upstream {
+  /** For logs, manifests and errors: "<type>:<where>". */
+  readonly name: string;
+  /** Images whose fingerprint starts with `prefix` (a full fingerprint gives at most one). */
+  find(prefix: string, signal?: AbortSignal): Promise<UpstreamImage[]>;
+  /** Push the image's bytes into the sink. Resolves when the last part ended. */
+  fetch(image: UpstreamImage, sink: PartSink, signal: AbortSignal): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Copy an async byte source into the sink, with backpressure (each write awaited). */
+export async function pump(source: AsyncIterable<Buffer>, sink: PartSink): Promise<number> {
+  let n = 0;
+  for await (const chunk of source) {
+    n += chunk.length;
+    await sink.write(chunk);
+  }
+  return n;
+}
