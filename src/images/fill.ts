@@ -121,7 +121,7 @@ export class Fill {
   }
 
   /** Try the upstreams in order (an upstream failing before its first byte hands over to the next). */
-  async run(candidates: readonly { upstream: Upstream; image: UpstreamImage }[]): Promise<FillResult> {
+  async run(candidates: readonly { upstream: Upstream; image: UpstreamImage }[], finalize?: (r: FillResult) => Promise<void>): Promise<FillResult> {
     let last: unknown;
     try {
       for (const c of candidates) {
@@ -129,6 +129,8 @@ export class Fill {
           await c.upstream.fetch(c.image, this.#sink(), this.signal);
           if (this.signal.aborted) throw this.signal.reason;
           const result = await this.#verifyAndCommit(c.upstream.name, c.image);
+          // Index the image before the last byte goes out, so a guest that got it all finds it cached.
+          await finalize?.(result);
           this.state = 'verified';
           this.#wake();
           this.#resolve(result);
@@ -243,11 +245,11 @@ export class Fill {
 
   async #discardParts(): Promise<void> {
     const parts = this.parts.splice(0);
+    // Descriptors stay open for attached readers; #closeFiles closes them (listed before any await).
+    this.#dead.push(...parts);
     this.received = 0;
     this.#combined = undefined;
     for (const p of parts) await rm(p.tmp, { force: true });
-    // Descriptors stay open for attached readers; they are closed in #closeFiles.
-    this.#dead.push(...parts);
   }
   #dead: FillPart[] = [];
 

@@ -51,8 +51,10 @@ export async function importImage(cacheDir: string, catalog: Catalog, files: rea
   const lastModified = wholeSeconds(new Date());
   const fill = new Fill(fingerprint, cacheDir, lastModified);
   const image = { fingerprint, public: o.public ?? true, cached: false };
-  const result = await fill.run([{ upstream: filesUpstream(parts, o.onBytes), image }]);
-  const manifest = await buildManifest(cacheDir, fingerprint, result, lastModified, { pinned: o.pinned ?? false });
-  await catalog.add(manifest);
-  return manifest;
+  let manifest: Manifest | undefined;
+  await fill.run([{ upstream: filesUpstream(parts, o.onBytes), image }], async (r) => {
+    manifest = await buildManifest(cacheDir, fingerprint, r, lastModified, { pinned: o.pinned ?? false });
+    await catalog.add(manifest);
+  });
+  return manifest!;
 }

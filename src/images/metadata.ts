@@ -55,7 +55,7 @@ const clean = (p: string): string => p.replace(/^(\.\/)+/, '');
 export function parseMetadataYaml(text: string): Pick<ImageMetadata, 'architecture' | 'properties' | 'creationDate'> {
   let doc: unknown;
   try {
-    doc = yaml.load(text, { schema: yaml.CORE_SCHEMA });
+    doc = yaml.load(text, { schema: yaml.FAILSAFE_SCHEMA }); // every scalar a string, like LXD's map[string]string
   } catch {
     return { architecture: '', properties: {} };
   }

@@ -104,27 +104,52 @@ export class MultipartParser {
         return true;
       }
       case 'body': {
-        const i = this.#buf.indexOf(d);
-        if (i < 0) {
-          // Keep a tail that could be the start of a delimiter split across chunks.
-          const keep = Math.min(this.#buf.length, d.length - 1);
-          const out = this.#buf.subarray(0, this.#buf.length - keep);
-          this.#buf = this.#buf.subarray(this.#buf.length - keep);
+        // A delimiter counts only when followed by "--" or (optional whitespace and) CRLF, as in Go.
+        let from = 0;
+        for (;;) {
+          const i = this.#buf.indexOf(d, from);
+          if (i < 0) {
+            // Keep a tail that could be the start of a delimiter split across chunks.
+            const keep = Math.min(this.#buf.length, d.length - 1);
+            const out = this.#buf.subarray(0, this.#buf.length - keep);
+            this.#buf = this.#buf.subarray(this.#buf.length - keep);
+            if (out.length) await this.#handlers.onData(out);
+            return false;
+          }
+          const verdict = delimiterEnds(this.#buf, i + d.length);
+          if (verdict === 'need-more') {
+            const out = this.#buf.subarray(0, i);
+            this.#buf = this.#buf.subarray(i);
+            if (out.length) await this.#handlers.onData(out);
+            return false;
+          }
+          if (verdict === 'no') {
+            from = i + 1;
+            continue;
+          }
+          const out = this.#buf.subarray(0, i);
+          this.#buf = this.#buf.subarray(i + d.length);
           if (out.length) await this.#handlers.onData(out);
-          return false;
+          await this.#handlers.onPartEnd();
+          this.#state = 'after-delimiter';
+          return true;
         }
-        const out = this.#buf.subarray(0, i);
-        this.#buf = this.#buf.subarray(i + d.length);
-        if (out.length) await this.#handlers.onData(out);
-        await this.#handlers.onPartEnd();
-        this.#state = 'after-delimiter';
-        return true;
       }
       case 'done':
         this.#buf = Buffer.alloc(0); // epilogue is ignored
         return false;
     }
   }
+}
+
+/** After a delimiter at `at`: "--", or spaces/tabs then CRLF, make it real. */
+function delimiterEnds(buf: Buffer, at: number): 'yes' | 'no' | 'need-more' {
+  let j = at;
+  if (j + 2 > buf.length) return 'need-more';
+  if (buf[j] === 0x2d && buf[j + 1] === 0x2d) return 'yes';
+  while (j < buf.length && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
+  if (j + 2 > buf.length) return j - at > 256 ? 'no' : 'need-more';
+  return buf[j] === 0x0d && buf[j + 1] === 0x0a ? 'yes' : 'no';
 }
 
 export function parsePartHeaders(raw: string): PartHeaders {

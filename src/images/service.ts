@@ -212,9 +212,12 @@ export async function createImageService(cfg: ImagesConfig, deps: { stateDir: st
       if (!cands.length) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'Image not found', { fingerprint: fp });
       fill.lastModified = wholeSeconds(cands[0]!.image.lastModified ?? new Date());
       const t0 = performance.now();
-      const result = await fill.run(cands);
-      const manifest = await buildManifest(cacheDir, fp, result, fill.lastModified);
-      await catalog.add(manifest);
+      let manifest: Manifest | undefined;
+      const result = await fill.run(cands, async (r) => {
+        manifest = await buildManifest(cacheDir, fp, r, fill.lastModified);
+        await catalog.add(manifest);
+      });
+      if (!manifest) throw new GuestgateError('E_INTERNAL', 'fill finished without a manifest', { fingerprint: fp });
       stats.fills++;
       log.info({ fingerprint: fp, upstream: result.upstream, bytes: manifestSize(manifest), ms: Math.round(performance.now() - t0) }, 'image cached');
       return manifest;
