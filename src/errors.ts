@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'E_INVALID_STATE'
   | 'E_TOO_LARGE'
   | 'E_CONFLICT'
+  | 'E_TIMEOUT'
+  | 'E_UNAVAILABLE'
   // images
   | 'E_IMAGE_NOT_FOUND'
   | 'E_IMAGE_AMBIGUOUS'

@@ -12,6 +12,13 @@ import type { GuestDeps, GuestImages } from './guest/deps.ts';
 import { dialectFor } from './guest/dialects.ts';
 import { EventHub } from './guest/events/hub.ts';
 import { startGuestServer, type GuestServer } from './guest/server.ts';
+import { adminSocketPath } from './config/sections/admin.ts';
+import { createAdminApp } from './admin/app.ts';
+import { HostEvents } from './admin/host-events.ts';
+import { InstanceService } from './admin/instances.ts';
+import { Observability } from './admin/observability.ts';
+import { startAdminServer, type AdminServer } from './admin/server.ts';
+import { startNoCloudServer, type NoCloudServer } from './nocloud/server.ts';
 
 export interface Service {
   readonly config: Config;
@@ -20,6 +27,9 @@ export interface Service {
   readonly hub: EventHub;
   readonly guest: GuestServer;
   readonly deps: GuestDeps;
+  readonly obs: Observability;
+  readonly admin: AdminServer | undefined;
+  readonly nocloud: NoCloudServer | undefined;
   reload(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -48,8 +58,39 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
     events: { keepaliveMs: config.guest.events.keepalive, maxQueue: config.guest.events.max_queue, stallMs: 5_000 },
     log: log.child({ part: 'guest' }),
   };
-  const guest = await startGuestServer(createGuestApp(deps), deps, config.guest.socket);
+  const obs = new Observability({ inventory, hub, images: extras.images });
+  const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
+  const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket);
+  obs.servers.set('guest', guest.server);
   log.info({ socket: guest.path, dialect: dialect.name, instances: inventory.size, source: inventory.source.kind }, 'guest API listening');
+  const hostEvents = new HostEvents(inventory, ready);
+  let admin: AdminServer | undefined;
+  if (config.admin.enabled) {
+    const adminApp = createAdminApp({
+      inventory,
+      ready,
+      instances: new InstanceService(inventory, ready),
+      events: hostEvents,
+      obs,
+      images: extras.images,
+      maxBody: config.admin.max_body,
+      maxWaitMs: config.admin.max_wait * 1000,
+      log: log.child({ part: 'admin' }),
+    });
+    admin = await startAdminServer(adminApp, config.admin, adminSocketPath(config.runtime_dir, config.admin));
+    obs.servers.set('admin', admin.server);
+    if (admin.https) obs.servers.set('admin-https', admin.https);
+    log.info({ socket: admin.path, https: admin.httpsAddress }, 'admin API listening');
+  }
+  let nocloud: NoCloudServer | undefined;
+  if (config.nocloud.listen) {
+    nocloud = await startNoCloudServer({ ...config.nocloud, listen: config.nocloud.listen }, inventory, log.child({ part: 'nocloud' }), {
+      requests: obs.nocloudRequests,
+      latency: obs.nocloudLatency,
+    });
+    obs.servers.set('nocloud', nocloud.server);
+    log.info({ address: nocloud.address, identify_by: config.nocloud.identify_by }, 'NoCloud seed listening');
+  }
   return {
     config,
     inventory,
@@ -57,8 +98,13 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
     hub,
     guest,
     deps,
+    obs,
+    admin,
+    nocloud,
     reload: () => inventory.reload(),
     stop: async () => {
+      await Promise.all([admin?.close(), nocloud?.close()]);
+      hostEvents.close();
       await guest.close();
       await inventory.stop();
     },

@@ -2,13 +2,18 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, EXIT } from './common.ts';
 import { serveCommand } from './serve.ts';
+import { instancesCommand } from './instances.ts';
+import { seedCommand } from './seed.ts';
+import { withExitOverride } from './exit-override.ts';
 
 export function program(): Command {
   return new Command('guestgate')
     .description('guest metadata and image gateway: the LXD/Incus guest API, cloud-init data and verified image exports')
     .version('0.1.0')
     .exitOverride()
-    .addCommand(serveCommand());
+    .addCommand(serveCommand())
+    .addCommand(withExitOverride(instancesCommand()))
+    .addCommand(withExitOverride(seedCommand()));
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -21,7 +21,7 @@ export const configSchema = (ctx: PathContext) =>
     guest: guestSection(ctx),
     inventory: inventorySection(ctx),
     images: imagesSection(ctx),
-    admin: adminSection(),
+    admin: adminSection(ctx),
     nocloud: nocloudSection(),
     log: logSection(),
   });

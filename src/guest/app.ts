@@ -17,7 +17,7 @@ import { getInfo, patchInfo } from './routes/info.ts';
 type Handler = (ctx: Context, r: Resolved) => void | Promise<void>;
 
 export interface GuestMetrics {
-  observe(endpoint: string, status: number, seconds: number): void;
+  observe(endpoint: string, status: number, seconds: number, instance?: string): void;
 }
 
 export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
@@ -39,7 +39,7 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
         sendWire(ctx, endpoint === 'imageExport' ? toImageWireError(e, deps.dialect) : toWireError(e, deps.dialect));
         logFailure(deps, ctx, instance, e);
       } finally {
-        metrics?.observe(endpoint, ctx.status, (performance.now() - started) / 1000);
+        metrics?.observe(endpoint, ctx.status, (performance.now() - started) / 1000, instance);
       }
     });
   };

@@ -1,4 +1,39 @@
-// Placeholder: the admin section is defined with the admin API (src/admin).
-import { obj } from '../validate.ts';
+// The admin API: host-side instance management, readiness, events, metrics. Always on a unix socket
+// (mode 0600 by default, so only root can drive it); optionally also HTTPS with client certificates.
+import { join } from 'node:path';
+import { bool, int, obj, opt, size, str, ValidationError, type Validator } from '../validate.ts';
+import { path, type PathContext } from '../paths.ts';
 
-export const adminSection = () => obj({});
+/** Octal file mode: "0600", or the YAML integer 0600 (which the core schema reads as decimal 600). */
+const mode = (): Validator<number> => (v, key) => {
+  const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v : '';
+  if (!/^0?[0-7]{3}$/.test(s)) throw new ValidationError(key, `expected an octal file mode such as "0600", got ${JSON.stringify(v)}`);
+  return parseInt(s, 8);
+};
+
+const httpsSection = (ctx: PathContext) =>
+  obj({
+    /** host:port to listen on, e.g. "0.0.0.0:8443" or "[::]:8443". */
+    listen: str({ pattern: /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, hint: 'host:port, e.g. "0.0.0.0:8443"' }),
+    cert: path(ctx, 'file'),
+    key: path(ctx, 'file'),
+    /** CA that signs the orchestrators' client certificates; clients without one are refused at TLS. */
+    client_ca: path(ctx, 'file'),
+  });
+
+export const adminSection = (ctx: PathContext) =>
+  obj({
+    enabled: opt(bool(), true),
+    /** Default: <runtime_dir>/admin.sock */
+    socket: opt(path(ctx)),
+    socket_mode: opt(mode(), 0o600),
+    /** Largest request body accepted (instance documents, config values). */
+    max_body: opt(size(), 1024 * 1024),
+    /** Longest a readiness long-poll may wait (the `timeout` query parameter is capped to this). */
+    max_wait: opt(int({ min: 1, max: 86_400 }), 3600),
+    https: opt(httpsSection(ctx)),
+  });
+
+export type AdminConfig = ReturnType<ReturnType<typeof adminSection>>;
+
+export const adminSocketPath = (runtimeDir: string, admin: AdminConfig): string => admin.socket ?? join(runtimeDir, 'admin.sock');

@@ -1,0 +1,21 @@
+// What the admin API needs, constructed once in startService and passed in.
+import type { Logger } from 'pino';
+import type { Inventory } from '../inventory/inventory.ts';
+import type { ReadyStore } from '../state/ready.ts';
+import type { HostEvents } from './host-events.ts';
+import type { InstanceService } from './instances.ts';
+import type { Observability } from './observability.ts';
+
+export interface AdminDeps {
+  readonly inventory: Inventory;
+  readonly ready: ReadyStore;
+  readonly instances: InstanceService;
+  readonly events: HostEvents;
+  readonly obs: Observability;
+  /** The image service, when configured (its list()/stats() are shown if it has them). */
+  readonly images: unknown;
+  readonly maxBody: number;
+  /** Cap for readiness long-polls, ms. */
+  readonly maxWaitMs: number;
+  readonly log: Logger;
+}

@@ -1,0 +1,75 @@
+// guestgate's metrics: one registry for the whole process, fed by the guest, admin and NoCloud
+// surfaces and read from the running parts at scrape time. Built once in startService.
+import type { Server } from 'node:net';
+import type { Logger } from 'pino';
+import type { Inventory } from '../inventory/inventory.ts';
+import type { EventHub } from '../guest/events/hub.ts';
+import type { GuestMetrics } from '../guest/app.ts';
+import { Registry, type GaugeSample } from './metrics.ts';
+
+/** What an image service may expose for the cache metrics (all optional, numbers). */
+export interface StatsSource {
+  stats(): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+export class Observability {
+  readonly registry = new Registry();
+  readonly guestRequests = this.registry.counter('guestgate_guest_requests_total', 'Guest API requests by endpoint and status.');
+  readonly guestLatency = this.registry.histogram('guestgate_guest_request_duration_seconds', 'Guest API request latency by endpoint.');
+  readonly adminRequests = this.registry.counter('guestgate_admin_requests_total', 'Admin API requests by route, method and status.');
+  readonly adminLatency = this.registry.histogram('guestgate_admin_request_duration_seconds', 'Admin API request latency by route.');
+  readonly nocloudRequests = this.registry.counter('guestgate_nocloud_requests_total', 'NoCloud HTTP requests by file and status.');
+  readonly nocloudLatency = this.registry.histogram('guestgate_nocloud_request_duration_seconds', 'NoCloud HTTP request latency by file.');
+  readonly readyWaiters = { count: 0 };
+  readonly servers = new Map<string, Server>();
+
+  constructor(parts: { inventory: Inventory; hub: EventHub; images?: unknown }) {
+    const r = this.registry;
+    r.collect({ name: 'guestgate_instances', help: 'Instances in the inventory.', type: 'gauge', collect: () => [{ value: parts.inventory.size }] });
+    r.collect({ name: 'guestgate_guest_event_listeners', help: 'Connected guest event listeners.', type: 'gauge', collect: () => [{ value: parts.hub.listenerCount }] });
+    r.collect({ name: 'guestgate_guest_events_delivered_total', help: 'Guest events written to listeners.', type: 'counter', collect: () => [{ value: parts.hub.delivered }] });
+    r.collect({ name: 'guestgate_ready_waiters', help: 'Pending readiness long-polls on the admin API.', type: 'gauge', collect: () => [{ value: this.readyWaiters.count }] });
+    r.collect({ name: 'guestgate_connections', help: 'Open connections by listener.', type: 'gauge', collect: () => this.#connections() });
+    const images = parts.images as Partial<StatsSource> | undefined;
+    if (images && typeof images.stats === 'function') {
+      const stats = images.stats.bind(images);
+      // Each numeric field of stats() becomes guestgate_cache_<field> (bytes, hits, misses, fills,
+      // evictions, upstream_errors, ... whatever the image service reports).
+      r.collect({ name: 'guestgate_cache', help: 'Image cache statistics (field label).', type: 'gauge', collect: async () => cacheSamples(await stats()) });
+    }
+  }
+
+  guestObserver(log: Logger, logAll: boolean): GuestMetrics {
+    return {
+      observe: (endpoint, status, seconds, instance?: string) => {
+        this.guestRequests.inc({ endpoint, status: String(status) });
+        this.guestLatency.observe({ endpoint }, seconds);
+        const line = { instance, endpoint, status, ms: Math.round(seconds * 1e4) / 10 };
+        if (logAll) log.info(line, 'guest request');
+        else log.debug(line, 'guest request');
+      },
+    };
+  }
+
+  async #connections(): Promise<GaugeSample[]> {
+    const out: GaugeSample[] = [];
+    for (const [listener, s] of this.servers) {
+      const n = await new Promise<number>((res) => s.getConnections((e, c) => res(e ? 0 : c)));
+      out.push({ labels: { listener }, value: n });
+    }
+    return out;
+  }
+}
+
+function cacheSamples(stats: Record<string, unknown>): GaugeSample[] {
+  const out: GaugeSample[] = [];
+  const walk = (o: Record<string, unknown>, prefix: string): void => {
+    for (const [k, v] of Object.entries(o)) {
+      const field = prefix ? `${prefix}_${k}` : k;
+      if (typeof v === 'number') out.push({ labels: { field }, value: v });
+      else if (v && typeof v === 'object' && !Array.isArray(v)) walk(v as Record<string, unknown>, field);
+    }
+  };
+  walk(stats, '');
+  return out;
+}

@@ -1,0 +1,60 @@
+// Admin listeners: the unix socket (mode from config, 0600 by default: root only), and optionally
+// HTTPS where the TLS layer itself refuses clients without a certificate signed by client_ca.
+import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { chmod, mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type Koa from 'koa';
+import type { AdminConfig } from '../config/sections/admin.ts';
+import { listenUnix } from '../util/unix-listen.ts';
+import { listenTcp, parseHostPort } from '../nocloud/address.ts';
+
+export interface AdminServer {
+  readonly path: string;
+  readonly server: Server;
+  readonly https: Server | undefined;
+  /** host:port the HTTPS listener is bound to (with the real port when 0 was asked). */
+  readonly httpsAddress: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function startAdminServer(app: Koa, cfg: AdminConfig, socketPath: string): Promise<AdminServer> {
+  const handler = app.callback();
+  const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 10_000 }, handler);
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
+  await listenUnix(server, socketPath);
+  await chmod(socketPath, cfg.socket_mode);
+  let https: Server | undefined;
+  let httpsAddress: string | undefined;
+  if (cfg.https) {
+    https = createHttpsServer(
+      {
+        cert: readFileSync(cfg.https.cert),
+        key: readFileSync(cfg.https.key),
+        ca: readFileSync(cfg.https.client_ca),
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.2',
+        requestTimeout: 0,
+        headersTimeout: 10_000,
+      },
+      handler,
+    );
+    httpsAddress = await listenTcp(https, parseHostPort(cfg.https.listen));
+  }
+  const closeOne = (s: Server): Promise<void> =>
+    new Promise((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+  return {
+    path: socketPath,
+    server,
+    https,
+    httpsAddress,
+    close: async () => {
+      await Promise.all([closeOne(server), ...(https ? [closeOne(https)] : [])]);
+    },
+  };
+}

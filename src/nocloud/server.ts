@@ -1,0 +1,84 @@
+// The NoCloud HTTP seed for VMs and bare metal: GET meta-data, user-data, vendor-data, network-config
+// for the caller (by source address or capability token). Optional files are empty 200s so
+// cloud-init never stalls ~10 s retrying. Requests with proxy forwarding headers are refused (400).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { NoCloudConfig } from '../config/sections/nocloud.ts';
+import type { Inventory } from '../inventory/inventory.ts';
+import { noCloudFile, noCloudMetaData } from '../cloudinit/seed.ts';
+import type { Counter, Histogram } from '../admin/metrics.ts';
+import { listenTcp, parseHostPort } from './address.ts';
+import { FORWARDING_HEADERS, resolveNoCloud } from './resolve.ts';
+
+export interface NoCloudServer {
+  readonly server: Server;
+  /** host:port actually bound. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export interface NoCloudMetrics {
+  readonly requests: Counter;
+  readonly latency: Histogram;
+}
+
+export async function startNoCloudServer(cfg: NoCloudConfig & { listen: string }, inventory: Inventory, log: Logger, metrics?: NoCloudMetrics): Promise<NoCloudServer> {
+  const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    const started = performance.now();
+    const file = handle(req, res, cfg, inventory, log);
+    metrics?.requests.inc({ file, status: String(res.statusCode) });
+    metrics?.latency.observe({ file }, (performance.now() - started) / 1000);
+  });
+  const address = await listenTcp(server, parseHostPort(cfg.listen));
+  return {
+    server,
+    address,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function send(res: ServerResponse, status: number, body: string, head: boolean): void {
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(head ? undefined : body);
+}
+
+/** Returns the metrics label (the file name, or "other"). */
+function handle(req: IncomingMessage, res: ServerResponse, cfg: NoCloudConfig, inventory: Inventory, log: Logger): string {
+  const remote = req.socket.remoteAddress ?? '';
+  const path = (req.url ?? '/').split('?')[0]!;
+  const head = req.method === 'HEAD';
+  const proxied = FORWARDING_HEADERS.find((h) => req.headers[h] !== undefined);
+  if (proxied) {
+    log.warn({ remote, path, header: proxied }, 'nocloud request refused: proxy forwarding header');
+    send(res, 400, `400 Bad Request: requests carrying a ${proxied} header are refused (the seed is served to instances directly, never through a proxy)\n`, head);
+    return 'other';
+  }
+  if (req.method !== 'GET' && !head) {
+    res.setHeader('Allow', 'GET, HEAD');
+    send(res, 405, '405 Method Not Allowed\n', false);
+    return 'other';
+  }
+  const r = resolveNoCloud(path, remote, cfg.identify_by, inventory);
+  if (!r.ok) {
+    log.info({ remote, path, status: r.status, reason: r.reason }, 'nocloud request refused');
+    send(res, r.status, `${r.status} ${r.status === 403 ? 'Forbidden' : 'Not Found'}: ${r.reason}\n`, head);
+    return r.file && r.status === 403 ? r.file : 'other';
+  }
+  if (r.file === 'meta-data') {
+    const m = noCloudMetaData(r.instance);
+    if (m.warning) log.warn({ instance: r.instance.key }, m.warning);
+  }
+  const body = noCloudFile(r.instance, r.file);
+  send(res, 200, body, head);
+  log.info({ instance: r.instance.key, file: r.file, by: r.by, remote, bytes: Buffer.byteLength(body) }, 'nocloud request');
+  return r.file;
+}
