@@ -1,0 +1,263 @@
+// A small harness over the `lxc` client for the interop suite: it creates and drives containers of the
+// `guestgate-ci` image that scripts/lxd-setup.sh builds and imports. Every failure names the command
+// and carries its stderr.
+import { execFile, spawn } from 'node:child_process';
+
+export const IMAGE_ALIAS = 'guestgate-ci';
+/** Name of the disk device that bind-mounts guestgate's socket directory at /dev/lxd. */
+export const GUEST_SOCKET_DEVICE = 'guestgate';
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const MAX_BUFFER = 64 * 1024 * 1024;
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface LaunchOptions {
+  /** Instance config keys set at creation (`lxc init -c k=v`). */
+  config?: Record<string, string>;
+  /**
+   * Host directory bind-mounted at /dev/lxd (disk device `guestgate`); LXD's own devlxd is turned off
+   * (`security.devlxd=false`) so the socket in that directory is what the container sees at /dev/lxd/sock.
+   */
+  guestSocketDir?: string;
+  /** Profiles, replacing `default` (include `default` yourself: it holds the root disk). */
+  profiles?: string[];
+  /** Delete a container of the same name first (a leftover of an interrupted run). */
+  replace?: boolean;
+  /** How long to wait for the container to run commands after `lxc start` (default 60 s). */
+  readyTimeoutMs?: number;
+}
+
+export interface ExpandedConfig {
+  config: Record<string, string>;
+  devices: Record<string, Record<string, string>>;
+}
+
+export interface Container {
+  readonly name: string;
+  /** `lxc exec <name> -- argv`; resolves with the exit code whatever it is (rejects only if lxc could not run). */
+  exec(argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
+  /** Host pid of the container's init process. */
+  initPid(): Promise<number>;
+  setConfig(key: string, value: string): Promise<void>;
+  unsetConfig(key: string): Promise<void>;
+  /** `cfg` must hold `type` (e.g. `{ type: 'disk', source: '/x', path: '/y' }`). */
+  addDevice(name: string, cfg: Record<string, string>): Promise<void>;
+  removeDevice(name: string): Promise<void>;
+  /** The instance's expanded config and devices, as LXD reports them. */
+  expandedConfig(): Promise<ExpandedConfig>;
+  /** `lxc delete --force`; no error if the container is already gone. */
+  delete(): Promise<void>;
+}
+
+export class LxcError extends Error {
+  readonly command: string;
+  readonly code: number | string | null;
+  readonly stderr: string;
+  constructor(command: string, code: number | string | null, stderr: string, detail?: string) {
+    super(`${command} failed (${detail ?? `exit ${String(code)}`}): ${stderr.trim() || '(no stderr)'}`);
+    this.name = 'LxcError';
+    this.command = command;
+    this.code = code;
+    this.stderr = stderr;
+  }
+}
+
+function quote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+function commandLine(file: string, args: readonly string[]): string {
+  const shown = [file, ...args].map(quote).join(' ');
+  return shown.length > 400 ? `${shown.slice(0, 400)}...` : shown;
+}
+
+/** Runs `lxc ...args` and resolves with its stdout; rejects with an LxcError on a non-zero exit. */
+export function lxc(args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      'lxc',
+      [...args],
+      { timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBuffer: MAX_BUFFER, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err) {
+          const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
+          const detail = e.killed ? `killed after ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` : e.signal ? `signal ${e.signal}` : typeof e.code === 'string' ? e.message : undefined;
+          reject(new LxcError(commandLine('lxc', args), e.code ?? null, stderr, detail));
+          return;
+        }
+        resolve(stdout);
+      },
+    );
+    // Several lxc commands (init, launch, storage create, ...) read YAML from a non-terminal stdin:
+    // give them an empty one, or they wait forever.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end();
+  });
+}
+
+/** `lxc query <path>` parsed as JSON. */
+export async function lxcQuery<T = unknown>(path: string): Promise<T> {
+  const out = await lxc(['query', path]);
+  return JSON.parse(out) as T;
+}
+
+export async function lxdAvailable(): Promise<{ ok: true } | { ok: false; why: string }> {
+  try {
+    await lxc(['version'], { timeoutMs: 15_000 });
+  } catch (err) {
+    const e = err as LxcError & { code?: unknown };
+    if (e.code === 'ENOENT') return { ok: false, why: 'lxc is not installed (run scripts/lxd-setup.sh)' };
+    return { ok: false, why: `lxc does not run: ${(err as Error).message}` };
+  }
+  try {
+    await lxc(['info'], { timeoutMs: 15_000 });
+  } catch (err) {
+    return { ok: false, why: `the LXD daemon does not answer (run scripts/lxd-setup.sh): ${(err as Error).message}` };
+  }
+  try {
+    await lxc(['image', 'info', IMAGE_ALIAS], { timeoutMs: 15_000 });
+  } catch (err) {
+    return { ok: false, why: `image ${IMAGE_ALIAS} is missing (run scripts/lxd-setup.sh): ${(err as Error).message}` };
+  }
+  return { ok: true };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function execIn(name: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  const args = ['exec', name, '--force-noninteractive', '--', ...argv];
+  const cmd = commandLine('lxc', args);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return new Promise((resolve, reject) => {
+    const child = spawn('lxc', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const errs: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => errs.push(b));
+    child.stdin.on('error', () => {}); // the command may exit without reading its input
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new LxcError(cmd, null, Buffer.concat(errs).toString('utf8'), err.message));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(errs).toString('utf8');
+      if (timedOut) reject(new LxcError(cmd, null, stderr, `killed after ${timeoutMs} ms`));
+      else if (code === null) reject(new LxcError(cmd, null, stderr, `signal ${String(signal)}`));
+      else resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+function container(name: string): Container {
+  return {
+    name,
+    exec: (argv, opts) => execIn(name, argv, opts),
+    async initPid() {
+      const state = await lxcQuery<{ pid?: number; status?: string }>(`/1.0/instances/${name}/state`);
+      if (typeof state.pid !== 'number' || state.pid <= 0) {
+        throw new Error(`lxc query /1.0/instances/${name}/state: no init pid (status ${String(state.status)})`);
+      }
+      return state.pid;
+    },
+    async setConfig(key, value) {
+      await lxc(['config', 'set', name, `${key}=${value}`]);
+    },
+    async unsetConfig(key) {
+      await lxc(['config', 'unset', name, key]);
+    },
+    async addDevice(dev, cfg) {
+      const { type, ...rest } = cfg;
+      if (!type) throw new Error(`addDevice ${name}/${dev}: cfg.type is required`);
+      await lxc(['config', 'device', 'add', name, dev, type, ...Object.entries(rest).map(([k, v]) => `${k}=${v}`)]);
+    },
+    async removeDevice(dev) {
+      await lxc(['config', 'device', 'remove', name, dev]);
+    },
+    async expandedConfig() {
+      const inst = await lxcQuery<{ expanded_config?: Record<string, string>; expanded_devices?: Record<string, Record<string, string>> }>(
+        `/1.0/instances/${name}`,
+      );
+      return { config: inst.expanded_config ?? {}, devices: inst.expanded_devices ?? {} };
+    },
+    async delete() {
+      try {
+        await lxc(['delete', '--force', name]);
+      } catch (err) {
+        if (err instanceof LxcError && /not found/i.test(err.stderr)) return;
+        throw err;
+      }
+    },
+  };
+}
+
+/** A handle on an existing container (no check that it exists). */
+export function existingContainer(name: string): Container {
+  return container(name);
+}
+
+/**
+ * Creates and starts a container of the `guestgate-ci` image, with `/bin/sleep infinity` as init
+ * (minbase has no init system), and waits until `lxc exec <name> -- true` works.
+ */
+export async function launchContainer(name: string, opts: LaunchOptions = {}): Promise<Container> {
+  const config: Record<string, string> = {
+    'raw.lxc': 'lxc.init.cmd = /bin/sleep infinity',
+    ...(opts.guestSocketDir !== undefined ? { 'security.devlxd': 'false' } : {}),
+    ...opts.config,
+  };
+  if (opts.replace) await container(name).delete();
+  const args = ['init', IMAGE_ALIAS, name];
+  if (opts.profiles) {
+    if (opts.profiles.length === 0) args.push('--no-profiles');
+    for (const p of opts.profiles) args.push('--profile', p);
+  }
+  for (const [k, v] of Object.entries(config)) args.push('--config', `${k}=${v}`);
+  await lxc(args, { timeoutMs: 300_000 });
+  const c = container(name);
+  try {
+    if (opts.guestSocketDir !== undefined) {
+      await c.addDevice(GUEST_SOCKET_DEVICE, { type: 'disk', source: opts.guestSocketDir, path: '/dev/lxd' });
+    }
+    await lxc(['start', name], { timeoutMs: 180_000 });
+    const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+    let last = '';
+    for (;;) {
+      try {
+        const r = await execIn(name, ['true'], { timeoutMs: 20_000 });
+        if (r.code === 0) break;
+        last = `exit ${r.code}: ${r.stderr.trim()}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      if (Date.now() > deadline) throw new Error(`container ${name} did not run \`true\` in time: ${last}`);
+      await sleep(200);
+    }
+  } catch (err) {
+    await c.delete().catch(() => {});
+    throw err;
+  }
+  return c;
+}
+
+/** Deletes every container whose name starts with `prefix` (default `gg-`). */
+export async function deleteContainers(prefix = 'gg-'): Promise<string[]> {
+  const out = await lxc(['list', '--format', 'csv', '--columns', 'n']);
+  const names = out.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(prefix));
+  for (const n of names) await container(n).delete();
+  return names;
+}
