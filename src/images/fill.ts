@@ -17,7 +17,12 @@ export interface FillPart {
   readonly tmp: string;
   /** Exact size announced by the upstream, if any. */
   readonly size: number | undefined;
+  /** Bytes on disk (readers may read this far). */
   written: number;
+  /** Bytes accepted from the upstream (>= written while writes are queued). */
+  accepted: number;
+  /** Writes run one after another on this chain, overlapping with hashing the next chunk. */
+  chain: Promise<void>;
   ended: boolean;
   /** Known once SNIFF_BYTES arrived (or the part ended). */
   ext: string | undefined;
@@ -26,6 +31,8 @@ export interface FillPart {
   hash: Hash | undefined;
   digest: string | undefined;
 }
+
+const MAX_QUEUED = 8 * 1024 * 1024;
 
 export type FillState = 'running' | 'verified' | 'failed';
 
@@ -172,6 +179,8 @@ export class Fill {
           tmp,
           size,
           written: 0,
+          accepted: 0,
+          chain: Promise.resolve(),
           ended: false,
           ext: undefined,
           head: [],
@@ -186,23 +195,31 @@ export class Fill {
         if (this.signal.aborted) throw this.signal.reason;
         const p = this.parts.at(-1);
         if (!p || p.ended) throw new GuestgateError('E_UPSTREAM', 'data outside a part', {});
-        if (p.size !== undefined && p.written + chunk.length > p.size)
+        if (p.size !== undefined && p.accepted + chunk.length > p.size)
           throw new GuestgateError('E_INTEGRITY', `upstream sent more than the announced ${p.size} bytes`, { fingerprint: this.fingerprint });
         this.#combined!.update(chunk);
         p.hash?.update(chunk);
         if (p.ext === undefined) this.#sniff(p, chunk);
-        let off = 0;
-        while (off < chunk.length) {
-          const { bytesWritten } = await p.fh.write(chunk, off, chunk.length - off, p.written + off);
-          off += bytesWritten;
-        }
-        p.written += chunk.length;
+        const at = p.accepted;
+        p.accepted += chunk.length;
         this.received += chunk.length;
-        this.#wake();
+        p.chain = p.chain.then(async () => {
+          let off = 0;
+          while (off < chunk.length) {
+            const { bytesWritten } = await p.fh.write(chunk, off, chunk.length - off, at + off);
+            off += bytesWritten;
+          }
+          p.written = at + chunk.length;
+          this.#wake();
+        });
+        p.chain.catch(() => {}); // surfaces at the next awaited write or endPart
+        // Bounded queue: the upstream waits once MAX_QUEUED bytes are accepted but not yet written.
+        if (p.accepted - p.written > MAX_QUEUED) await p.chain;
       },
       endPart: async () => {
         const p = this.parts.at(-1);
         if (!p || p.ended) throw new GuestgateError('E_UPSTREAM', 'part ended twice', {});
+        await p.chain;
         if (p.size !== undefined && p.written !== p.size)
           throw new GuestgateError('E_UPSTREAM', `upstream part ${p.role} ended at ${p.written} of ${p.size} bytes`, { fingerprint: this.fingerprint });
         await p.fh.sync();
@@ -249,7 +266,10 @@ export class Fill {
     this.#dead.push(...parts);
     this.received = 0;
     this.#combined = undefined;
-    for (const p of parts) await rm(p.tmp, { force: true });
+    for (const p of parts) {
+      await p.chain.catch(() => {});
+      await rm(p.tmp, { force: true });
+    }
   }
   #dead: FillPart[] = [];
 

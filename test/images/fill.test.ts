@@ -6,7 +6,7 @@ import { splitImage, unifiedImage, writeToDir } from '../../fixtures/images/make
 import type { ImageService } from '../../src/images/index.ts';
 import { blobPath, contentRoot, tmpDir } from '../../src/images/paths.ts';
 import { listBlobs } from '../../src/images/store.ts';
-import { exportServer, get, nestedClientAccepts, service, tempDir, type ExportServer } from './helpers.ts';
+import { exportServer, get, lxdUpstreamConfig, nestedClientAccepts, service, simplestreamsConfig, tempDir, type ExportServer } from './helpers.ts';
 import { fakeLxd, type FakeLxd } from './fake-upstreams.ts';
 
 let t: { dir: string; cleanup: () => Promise<void> };
@@ -25,7 +25,7 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promi
 }
 
 async function start(over: Parameters<typeof service>[1] = {}): Promise<void> {
-  svc = await service(join(t.dir, 'state'), { upstreams: [{ type: 'lxd', socket: lxd.socket, project: 'default' }], ...over });
+  svc = await service(join(t.dir, 'state'), { upstreams: [lxdUpstreamConfig(lxd.socket)], ...over });
   srv = await exportServer(svc, join(t.dir, 'guest.sock'));
 }
 
@@ -120,11 +120,13 @@ describe('faults', () => {
       } else expect(r.status).toBe(500);
     }
     await expectClean();
-    expect(svc.stats().fillFailures).toBe(1);
+    // Usually one shared failed fill; on a loaded machine the second request may arrive after it failed.
+    expect(svc.stats().fillFailures).toBe(lxd.exports);
     // The next request tries again, and with a healthy upstream it succeeds.
+    const before = lxd.exports;
     lxd.fault = 'none';
     expect(await nestedClientAccepts(await get(srv.socket, exportPath(img.fingerprint)), img.fingerprint)).toMatchObject({ ok: true });
-    expect(lxd.exports).toBe(2);
+    expect(lxd.exports).toBe(before + 1);
   });
 
   it.each(['truncate', 'corrupt'] as const)('%s upstream (multipart split): never committed, never served complete', async (fault) => {
@@ -213,7 +215,7 @@ describe('upstream order', () => {
     svc = await service(join(t.dir, 'state'), {
       upstreams: [
         { type: 'dir', path: join(t.dir, 'empty'), public: true },
-        { type: 'lxd', socket: join(t.dir, 'nobody-listens.sock'), project: 'default' },
+        lxdUpstreamConfig(join(t.dir, 'nobody-listens.sock')),
         { type: 'dir', path: dir, public: true },
       ],
     });

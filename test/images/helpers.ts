@@ -134,3 +134,7 @@ export async function nestedClientAccepts(got: Got, requested: string): Promise<
   if (!digest.startsWith(requested)) return { ok: false, why: `Image fingerprint doesn't match. Got ${digest} expected ${requested}` };
   return { ok: true, names, filenames };
 }
+
+/** Complete upstream config entries (optional keys spelled out, as the validator produces them). */
+export const lxdUpstreamConfig = (socket: string) => ({ type: 'lxd' as const, socket, url: undefined, client_cert: undefined, client_key: undefined, server_cert: undefined, project: 'default' });
+export const simplestreamsConfig = (url: string) => ({ type: 'simplestreams' as const, url, server_cert: undefined, catalog_ttl: 60_000 });

@@ -1,0 +1,77 @@
+// `guestgate cache ls | verify | gc`: the image cache, offline (works on the cache folder itself).
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import { defaultCacheDir } from '../images/service.ts';
+import { gcCache, readManifests, verifyCache, type StepReport } from '../images/maintenance.ts';
+import { manifestSize } from '../images/manifest.ts';
+import { humanBytes, render, table, ttyProgress, type OutputFormat } from '../images/report.ts';
+import { DEFAULT_CONFIG } from './common.ts';
+
+export interface CliIo {
+  out: (s: string) => void;
+  progress?: NodeJS.WriteStream;
+}
+const stdio: CliIo = { out: (s) => void process.stdout.write(s) };
+
+export const configOption = (): Option => new Option('-c, --config <file>', 'service config file').default(DEFAULT_CONFIG);
+export const outputOption = (): Option => new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
+
+export function cacheSettings(configFile: string): { cacheDir: string; maxSize: number; pinned: readonly string[] } {
+  const cfg = loadConfig(configFile);
+  return { cacheDir: defaultCacheDir(cfg.images, cfg.state_dir), maxSize: cfg.images.max_size, pinned: cfg.images.pinned };
+}
+
+const stepsTable = (steps: StepReport[]): string =>
+  table(
+    steps.map((s) => ({ step: s.step, checked: s.checked, removed: s.removed, bytes: humanBytes(s.bytes), ms: s.ms })),
+    ['step', 'checked', 'removed', 'bytes', 'ms'],
+  );
+
+export function cacheCommand(io: CliIo = stdio): Command {
+  const cmd = new Command('cache').description('inspect and maintain the image cache (offline; stop the service for verify/gc)');
+
+  cmd
+    .command('ls')
+    .description('summary of the cache: folder, images, bytes, bound')
+    .addOption(configOption())
+    .addOption(outputOption())
+    .action(async (o: { config: string; output: OutputFormat }) => {
+      const s = cacheSettings(o.config);
+      const { ok, bad } = await readManifests(s.cacheDir);
+      const bytes = ok.reduce((n, m) => n + manifestSize(m), 0);
+      const pinned = ok.filter((m) => m.pinned || s.pinned.includes(m.fingerprint));
+      const data = { cache_dir: s.cacheDir, images: ok.length, bytes, max_size: s.maxSize, pinned: pinned.length, pinned_bytes: pinned.reduce((n, m) => n + manifestSize(m), 0), unreadable_manifests: bad.length };
+      io.out(
+        render(data, o.output, () =>
+          table(
+            Object.entries(data).map(([k, v]) => ({ key: k, value: k.includes('bytes') || k === 'max_size' ? `${humanBytes(Number(v))} (${v})` : v })),
+            ['key', 'value'],
+          ),
+        ),
+      );
+    });
+
+  cmd
+    .command('verify')
+    .description('sweep tmp files, check manifests, re-hash every blob, drop what is broken or unreferenced')
+    .addOption(configOption())
+    .addOption(outputOption())
+    .action(async (o: { config: string; output: OutputFormat }) => {
+      const s = cacheSettings(o.config);
+      const steps = await verifyCache(s.cacheDir, ttyProgress(io.progress));
+      io.out(render(steps, o.output, () => stepsTable(steps)));
+    });
+
+  cmd
+    .command('gc')
+    .description('sweep tmp files, drop unreferenced blobs, evict least recently used images down to images.max_size')
+    .addOption(configOption())
+    .addOption(outputOption())
+    .action(async (o: { config: string; output: OutputFormat }) => {
+      const s = cacheSettings(o.config);
+      const steps = await gcCache(s.cacheDir, s.maxSize, s.pinned);
+      io.out(render(steps, o.output, () => stepsTable(steps)));
+    });
+
+  return cmd;
+}
