@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../log.ts';
 import { startService } from '../service.ts';
 import { DEFAULT_CONFIG } from './common.ts';
+import { notifySystemd } from './sd-notify.ts';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -13,11 +14,13 @@ export function serveCommand(): Command {
       const config = loadConfig(opts.config);
       const log = createLogger(config.log.level);
       const service = await startService(config, log);
+      notifySystemd('ready', log);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (sig: string): void => {
           if (stopping) return;
           stopping = true;
+          notifySystemd('stopping', log);
           log.info({ signal: sig }, 'shutting down');
           void service.stop().then(resolve, (e) => {
             log.error({ err: e }, 'shutdown failed');
