@@ -1,6 +1,6 @@
 // The real binary (node bin/guestgate.js) against a real gateway process: every instances verb,
 // --help, --output formats, exit codes, edit through $EDITOR, seed, and wait-ready latency.
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,6 +180,58 @@ describe('wait-ready', () => {
     console.log(`wait-ready latency (guest PATCH sent -> CLI printed Ready), ms: ${samples.map((s) => s.toFixed(1)).join(', ')}`);
     // Generous bound: timing is reported above, asserted only against a gross regression.
     expect(Math.max(...samples)).toBeLessThan(1000);
+  });
+});
+
+describe('wait-ready from a real guest in its own pid namespace', () => {
+  it('returns right after a process in a new pid namespace (unshare) PATCHes Ready', async () => {
+    for (const tool of ['unshare', 'curl']) expect(spawnSync(tool, ['--version']).error, `${tool} is needed for this test`).toBeUndefined();
+    expect(process.getuid?.(), 'root is needed for unshare --pid').toBe(0);
+    // The guest: waits for a line on stdin, then PATCHes over the shared guest socket.
+    const guest = spawn('unshare', ['--pid', '--fork', '--mount-proc', 'sh', '-c', `read go; exec curl -s -o /dev/null -w '%{http_code}' -X PATCH -d '{"state":"Ready"}' --unix-socket '${l.guestSock}' http://lxd/1.0`], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let guestOut = '';
+    let guestErr = '';
+    guest.stdout.on('data', (c: Buffer) => (guestOut += c));
+    guest.stderr.on('data', (c: Buffer) => (guestErr += c));
+    const guestDone = new Promise((r) => guest.on('close', r));
+    // its pid namespace inode: the child of unshare's fork is pid 1 in the new namespace
+    let inode = 0;
+    for (let i = 0; i < 200 && !inode; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      try {
+        const kids = readFileSync(`/proc/${guest.pid}/task/${guest.pid}/children`, 'utf8').trim();
+        if (kids) inode = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${kids.split(' ')[0]}/ns/pid`))![1]);
+      } catch {
+        // not forked yet
+      }
+    }
+    expect(inode, 'pid namespace of the unshared guest').toBeGreaterThan(0);
+    const created = await cli(['instances', '--admin', l.adminSock, 'create', '-'], {}, `name: nsguest\nidentity:\n  pidns: ${inode}\n  root_uid: 0\n`);
+    expect(created.code, created.stderr).toBe(0);
+    const p = spawn(process.execPath, [BIN, 'instances', '--admin', l.adminSock, 'wait-ready', 'nsguest', '--timeout', '20s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let lineAt = 0;
+    const cliDone = new Promise((r) => p.on('close', r));
+    p.stdout.on('data', (b: Buffer) => {
+      out += b;
+      if (!lineAt && out.includes('\n')) lineAt = performance.now();
+    });
+    for (let i = 0; ; i++) {
+      if (/guestgate_ready_waiters 1\b/.test((await http(l.adminSock, 'GET', '/metrics')).text)) break;
+      if (i > 400) throw new Error('wait-ready never registered');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const sent = performance.now();
+    guest.stdin.end('go\n');
+    await guestDone;
+    expect(guestOut, guestErr).toBe('200');
+    expect(await cliDone).toBe(0);
+    expect(out).toMatch(/^nsguest Ready \(since /);
+    const ms = lineAt - sent;
+    console.log(`wait-ready latency, guest in its own pid namespace (trigger -> curl PATCH -> CLI printed Ready): ${ms.toFixed(1)} ms`);
+    expect(ms).toBeLessThan(1000);
   });
 });
 
