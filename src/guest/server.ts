@@ -48,10 +48,17 @@ export async function startGuestServer(app: Koa, deps: GuestDeps, socketPath: st
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
   });
 
-  await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
-  await listenUnix(server, socketPath);
-  // Any process may connect; authorization is per request from the peer's credentials.
-  await chmod(socketPath, 0o666);
+  if (process.env.LISTEN_FDS === '1' && process.env.LISTEN_PID === String(process.pid)) {
+    // systemd socket activation (systemd/guestgate-guest.socket): fd 3 is the guest socket, bound and chmod-ed by systemd.
+    delete process.env.LISTEN_FDS;
+    delete process.env.LISTEN_PID;
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ fd: 3 }, resolve));
+  } else {
+    await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
+    await listenUnix(server, socketPath);
+    // Any process may connect; authorization is per request from the peer's credentials.
+    await chmod(socketPath, 0o666);
+  }
   return {
     server,
     path: socketPath,
