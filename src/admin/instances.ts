@@ -2,7 +2,7 @@
 // LXD's instance-id lifecycle, persist through the source (durable before it resolves), then apply
 // to the inventory so guest and host events fire. Writes are serialised: read-modify-write is safe.
 import { randomUUID } from 'node:crypto';
-import { GuestgateError, isGuestgateError } from '../errors.ts';
+import { GuestgateError } from '../errors.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import { instanceKey, type Instance } from '../inventory/model.ts';
 import { instanceFromDocument } from '../inventory/parse.ts';
@@ -146,4 +146,3 @@ const notWritable = (kind: string): GuestgateError =>
 
 export const keyOf = (name: string, project: string | undefined): string => instanceKey(project || 'default', name);
 
-export { isGuestgateError };

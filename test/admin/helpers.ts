@@ -1,7 +1,7 @@
 // Test gateways: a temp folder with an inventory and a config, started in-process (startService) or
 // as the real binary (bin/guestgate.js serve) for CLI and crash tests. Real sockets throughout.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -121,4 +121,21 @@ export function cli(args: string[], env: Record<string, string> = {}, input?: st
     p.on('close', (code) => res({ code, stdout, stderr }));
     p.stdin.end(input);
   });
+}
+
+/**
+ * A Debian package a test needs: installed with apt-get when `probe` (a path) is missing and we are
+ * root; returns what is still missing (for the test to fail with), or undefined.
+ */
+export function ensureAptPackage(pkg: string, probe: string): string | undefined {
+  if (existsSync(probe)) return undefined;
+  if (process.getuid?.() === 0) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const install = () => spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', pkg], { env, stdio: 'ignore', timeout: 240_000 });
+    if (install().status !== 0) {
+      spawnSync('apt-get', ['update', '-q'], { env, stdio: 'ignore', timeout: 240_000 });
+      install();
+    }
+  }
+  return existsSync(probe) ? undefined : `${probe} (Debian package ${pkg}; apt-get install ${pkg} failed or we are not root)`;
 }

@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
-import { BIN, DEMO, cli, http, layout, spawnGateway, waitHealthy, type Layout } from '../admin/helpers.ts';
+import { BIN, DEMO, cli, ensureAptPackage, http, layout, spawnGateway, waitHealthy, type Layout } from '../admin/helpers.ts';
 
 let l: Layout;
 let gw: ChildProcess;
@@ -118,6 +118,8 @@ describe('verbs', () => {
   });
 
   it('seed --out and --iso (cidata volume, Joliet + Rock Ridge)', async () => {
+    const missing = ensureAptPackage('genisoimage', '/usr/bin/genisoimage');
+    expect(missing, `the ISO test needs ${missing}`).toBeUndefined();
     const out = join(l.dir, 'seed');
     const r = await cli(['seed', 'demo', '--admin', l.adminSock, '--out', out, '-o', 'json']);
     expect(r.code).toBe(0);
@@ -129,7 +131,7 @@ describe('verbs', () => {
     const i = await cli(['seed', 'demo', '--admin', l.adminSock, '--iso', iso]);
     expect(i.code, i.stderr).toBe(0);
     const info = spawnSync('isoinfo', ['-d', '-i', iso], { encoding: 'utf8' });
-    expect(info.error, 'isoinfo (apt-get install genisoimage) is needed to check the ISO').toBeUndefined();
+    expect(info.error, 'isoinfo (Debian package genisoimage) is needed to check the ISO').toBeUndefined();
     expect(info.stdout).toContain('Volume id: cidata');
     expect(info.stdout).toMatch(/Joliet with UCS level 3 found/);
     expect(info.stdout).toMatch(/Rock Ridge signatures version 1 found/);
@@ -139,7 +141,7 @@ describe('verbs', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('none of genisoimage, xorriso or mkisofs is on PATH');
     expect((await cli(['seed', 'demo', '--admin', l.adminSock])).code).toBe(2);
-  });
+   }, 300_000);
 });
 
 describe('wait-ready', () => {

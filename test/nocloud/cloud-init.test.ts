@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service.ts';
-import { inProcess, layout, type Layout } from '../admin/helpers.ts';
+import { ensureAptPackage, inProcess, layout, type Layout } from '../admin/helpers.ts';
 
 const PY = '/usr/bin/python3';
 const PROBE = join(import.meta.dirname, 'cloudinit_probe.py');
@@ -22,8 +22,7 @@ function missing(): string | undefined {
   if (process.getuid?.() !== 0) return 'root (network namespaces need it)';
   if (spawnSync('ip', ['-V']).error) return 'the ip command (apt-get install iproute2)';
   if (!existsSync(PY)) return `${PY}`;
-  if (!existsSync('/usr/lib/python3/dist-packages/cloudinit/sources/DataSourceNoCloud.py')) return 'cloud-init (apt-get install cloud-init)';
-  return undefined;
+  return ensureAptPackage('cloud-init', '/usr/lib/python3/dist-packages/cloudinit/sources/DataSourceNoCloud.py');
 }
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
@@ -68,7 +67,7 @@ beforeAll(async () => {
   );
   svc = await inProcess(l);
   port = Number(svc.nocloud!.address.split(':').pop());
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await svc?.stop();
