@@ -1,0 +1,67 @@
+// A real gateway for tests: temp folders, a YAML config, the real service on a real unix socket.
+import { chmodSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { parseConfig } from '../../src/config/load.ts';
+import { createLogger } from '../../src/log.ts';
+import { startService, type Service, type ServiceExtras } from '../../src/service.ts';
+
+export interface TestGateway {
+  readonly dir: string;
+  readonly socket: string;
+  readonly service: Service;
+  /** Write (atomically) an instance file; the gateway picks it up through its folder watch. */
+  writeInstance(doc: Record<string, unknown>): void;
+  removeInstance(name: string): void;
+  /** Wait until the inventory reflects a predicate. */
+  until(pred: () => boolean, ms?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startGateway(opts: {
+  guest?: Record<string, unknown>;
+  instances?: Record<string, unknown>[];
+  extras?: ServiceExtras;
+  logLevel?: string;
+} = {}): Promise<TestGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'gg-test-'));
+  chmodSync(dir, 0o755); // guests (other uids, unprivileged containers) must reach the socket folder
+  const inv = join(dir, 'inventory');
+  mkdirSync(inv);
+  const writeInstance = (doc: Record<string, unknown>): void => {
+    const tmp = join(inv, `.${String(doc.name)}.tmp`);
+    writeFileSync(tmp, yaml.dump(doc));
+    renameSync(tmp, join(inv, `${String(doc.name)}.yaml`));
+  };
+  for (const i of opts.instances ?? []) writeInstance(i);
+  const file = join(dir, 'guestgate.yaml');
+  const cfgText = yaml.dump({
+    runtime_dir: join(dir, 'run'),
+    state_dir: join(dir, 'state'),
+    guest: { events: { keepalive: '10s' }, ...opts.guest },
+    inventory: { source: 'dir', dir: inv, debounce: '10ms' },
+    log: { level: opts.logLevel ?? 'silent' },
+  });
+  writeFileSync(file, cfgText);
+  const config = parseConfig(cfgText, file);
+  const service = await startService(config, createLogger(config.log.level), opts.extras);
+  return {
+    dir,
+    socket: service.guest.path,
+    service,
+    writeInstance,
+    removeInstance: (name) => rmSync(join(inv, `${name}.yaml`), { force: true }),
+    until: async (pred, ms = 5000) => {
+      const end = Date.now() + ms;
+      while (!pred()) {
+        if (Date.now() > end) throw new Error('condition not reached in time');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    close: async () => {
+      await service.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
