@@ -19,6 +19,7 @@ import { InstanceService } from './admin/instances.ts';
 import { Observability } from './admin/observability.ts';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
 import { startNoCloudServer, type NoCloudServer } from './nocloud/server.ts';
+import { createImageService, type ImageService } from './images/index.ts';
 
 export interface Service {
   readonly config: Config;
@@ -35,6 +36,7 @@ export interface Service {
 }
 
 export interface ServiceExtras {
+  /** Replace the configured image cache (tests). */
   images?: GuestImages;
 }
 
@@ -47,18 +49,22 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
   await inventory.start();
   const ready = new ReadyStore(join(config.state_dir, 'ready'));
   await ready.load();
+  const ownImages: ImageService | undefined = extras.images
+    ? undefined
+    : await createImageService(config.images, { stateDir: config.state_dir, log: log.child({ part: 'images' }) });
+  const images: GuestImages | undefined = extras.images ?? ownImages;
   const hub = new EventHub(inventory, { deviceUpdate: dialect.deviceUpdate, log: log.child({ part: 'events' }) });
   const deps: GuestDeps = {
     inventory,
     dialect,
     ready,
     hub,
-    images: extras.images,
+    images,
     location: config.guest.location ?? hostname(),
     events: { keepaliveMs: config.guest.events.keepalive, maxQueue: config.guest.events.max_queue, stallMs: 5_000 },
     log: log.child({ part: 'guest' }),
   };
-  const obs = new Observability({ inventory, hub, images: extras.images });
+  const obs = new Observability({ inventory, hub, images });
   const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
   const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket);
   obs.servers.set('guest', guest.server);
@@ -72,7 +78,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
       instances: new InstanceService(inventory, ready),
       events: hostEvents,
       obs,
-      images: extras.images,
+      images,
       maxBody: config.admin.max_body,
       maxWaitMs: config.admin.max_wait * 1000,
       log: log.child({ part: 'admin' }),
@@ -106,6 +112,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
       await Promise.all([admin?.close(), nocloud?.close()]);
       hostEvents.close();
       await guest.close();
+      await ownImages?.close();
       await inventory.stop();
     },
   };

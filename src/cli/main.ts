@@ -4,6 +4,8 @@ import { exitCodeFor, EXIT } from './common.ts';
 import { serveCommand } from './serve.ts';
 import { instancesCommand } from './instances.ts';
 import { seedCommand } from './seed.ts';
+import { cacheCommand } from './cache.ts';
+import { imagesCommand } from './images.ts';
 import { withExitOverride } from './exit-override.ts';
 
 export function program(): Command {
@@ -13,7 +15,9 @@ export function program(): Command {
     .exitOverride()
     .addCommand(serveCommand())
     .addCommand(withExitOverride(instancesCommand()))
-    .addCommand(withExitOverride(seedCommand()));
+    .addCommand(withExitOverride(seedCommand()))
+    .addCommand(withExitOverride(imagesCommand()))
+    .addCommand(withExitOverride(cacheCommand()));
 }
 
 export async function main(argv: string[]): Promise<number> {
