@@ -22,7 +22,8 @@ export interface GuestMetrics {
 
 export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
   const app = new Koa();
-  const router = new Router();
+  // Like gorilla/mux: `/1.0/` is not `/1.0`, and paths are case-sensitive (both 404).
+  const router = new Router({ strict: true, sensitive: true });
 
   const route = (path: string, endpoint: Endpoint, get: Handler, patch?: Handler): void => {
     router.all(path, async (ctx) => {
