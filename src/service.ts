@@ -49,6 +49,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
   await inventory.start();
   const ready = new ReadyStore(join(config.state_dir, 'ready'));
   await ready.load();
+  ready.on('change', (key, r) => void inventory.source.recordReady?.(key, r.state));
   const ownImages: ImageService | undefined = extras.images
     ? undefined
     : await createImageService(config.images, { stateDir: config.state_dir, log: log.child({ part: 'images' }) });

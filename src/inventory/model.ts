@@ -56,4 +56,10 @@ export interface InventorySource {
   /** Writable sources persist an instance durably before resolving (admin API). */
   put?(instance: Instance): Promise<void>;
   remove?(key: string): Promise<void>;
+  /**
+   * Record a guest's readiness where the backend's own users look for it (LXD/Incus:
+   * `volatile.last_state.ready`, when the server supports it). Never throws; guestgate's ReadyStore
+   * stays the record either way.
+   */
+  recordReady?(key: string, state: 'Ready' | 'Started'): Promise<void>;
 }

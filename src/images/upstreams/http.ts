@@ -18,7 +18,11 @@ export interface Endpoint {
 export interface HttpClient {
   get(path: string, signal?: AbortSignal): Promise<http.IncomingMessage>;
   getJson(path: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }>;
+  /** Any method with an optional JSON body; the response parsed as JSON (or text). */
+  send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: unknown }>;
   readonly where: string;
+  /** How the endpoint is reached (socket, or base URL and TLS material), for other clients (websockets). */
+  readonly endpoint: Endpoint;
   close(): void;
 }
 
@@ -39,13 +43,21 @@ export function httpClient(ep: Endpoint): HttpClient {
   const where = ep.socket ? `unix:${ep.socket}` : (base?.href ?? '?');
 
   function get(path: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
+    return request('GET', path, undefined, signal);
+  }
+
+  function request(method: string, path: string, body: Buffer | undefined, signal?: AbortSignal): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       // Relative to the base URL's path, so a simplestreams mirror under /some/prefix/ works.
       const target = base ? new URL(path.replace(/^\//, ''), base) : undefined;
       const opts: http.RequestOptions = {
-        method: 'GET',
+        method,
         agent,
-        headers: { 'user-agent': 'guestgate', host: target ? target.host : 'unix.socket' },
+        headers: {
+          'user-agent': 'guestgate',
+          host: target ? target.host : 'unix.socket',
+          ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+        },
         ...(signal ? { signal } : {}),
         ...(ep.socket ? { socketPath: ep.socket, path } : { hostname: target!.hostname, port: target!.port, path: target!.pathname + target!.search }),
       };
@@ -53,12 +65,16 @@ export function httpClient(ep: Endpoint): HttpClient {
       req.on('error', (e) =>
         reject(signal?.aborted ? signal.reason : new GuestgateError('E_UPSTREAM', `upstream ${where}: ${e.message}`, { upstream: where, path }, { cause: e })),
       );
-      req.end();
+      req.end(body);
     });
   }
 
-  async function getJson(path: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
-    const res = await get(path, signal);
+  function getJson(path: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
+    return send('GET', path, undefined, signal);
+  }
+
+  async function send(method: string, path: string, payload?: unknown, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
+    const res = await request(method, path, payload === undefined ? undefined : Buffer.from(JSON.stringify(payload)), signal);
     const chunks: Buffer[] = [];
     let n = 0;
     for await (const c of res) {
@@ -77,7 +93,7 @@ export function httpClient(ep: Endpoint): HttpClient {
     }
   }
 
-  return { get, getJson, where, close: () => agent.destroy() };
+  return { get, getJson, send, where, endpoint: ep, close: () => agent.destroy() };
 }
 
 /** Drain and discard a response body (so a keep-alive socket can be reused). */

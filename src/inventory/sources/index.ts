@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { InventoryConfig } from '../../config/sections/inventory.ts';
 import type { InventorySource } from '../model.ts';
 import { DirSource } from './dir.ts';
+import { LxdSource } from './lxd.ts';
 
 export function createSource(cfg: InventoryConfig, log: Logger): InventorySource {
   switch (cfg.source) {
@@ -10,6 +11,12 @@ export function createSource(cfg: InventoryConfig, log: Logger): InventorySource
       return new DirSource({ dir: cfg.dir, debounceMs: cfg.debounce, log });
     case 'lxd':
     case 'incus':
-      throw new Error(`inventory source "${cfg.source}" is not available in this build`);
+      return new LxdSource({
+        kind: cfg.source,
+        endpoint: { socket: cfg.socket, url: cfg.url, clientCert: cfg.client_cert, clientKey: cfg.client_key, serverCert: cfg.server_cert },
+        project: cfg.project,
+        allProjects: cfg.all_projects,
+        log,
+      });
   }
 }

@@ -1,0 +1,65 @@
+// guestgate in-process for the interop suite, with its instances taken from the real LXD (inventory
+// source `lxd` on LXD's unix socket). Its guest socket folder (0755, socket 0666) is what containers
+// bind-mount at /dev/lxd (launchContainer's `guestSocketDir`).
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import yaml from 'js-yaml';
+import { parseConfig } from '../../src/config/load.ts';
+import { createLogger } from '../../src/log.ts';
+import { startService, type Service } from '../../src/service.ts';
+import { lxdAvailable } from './lxd-harness.ts';
+
+export const LXD_SOCKET = '/var/lib/lxd/unix.socket';
+/** LXD's own devlxd answers with these; guestgate must too. */
+export const GUEST_DIALECT = { dialect: 'lxd-5.0', raw_content_type: 'dialect' } as const;
+
+export interface LxdGateway {
+  readonly service: Service;
+  /** The folder to bind-mount at /dev/lxd (holds `sock`). */
+  readonly socketDir: string;
+  /** Wait until the inventory has an instance matching `pred` (events from LXD arrive asynchronously). */
+  until(pred: () => boolean, ms?: number, what?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Every interop test calls this in beforeAll: it throws (fails the file) when LXD is not usable. */
+export async function requireLxd(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the LXD interop suite needs root (CI runs it as root)');
+  const a = await lxdAvailable();
+  if (!a.ok) throw new Error(`LXD is not available: ${a.why}`);
+}
+
+export async function startLxdGateway(opts: { guest?: Record<string, unknown>; images?: Record<string, unknown>; logLevel?: string } = {}): Promise<LxdGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'gg-interop-'));
+  chmodSync(dir, 0o755);
+  const file = join(dir, 'guestgate.yaml');
+  const text = yaml.dump({
+    runtime_dir: join(dir, 'run'),
+    state_dir: join(dir, 'state'),
+    guest: { ...GUEST_DIALECT, events: { keepalive: '10s' }, ...opts.guest },
+    inventory: { source: 'lxd', socket: LXD_SOCKET },
+    ...(opts.images ? { images: opts.images } : {}),
+    log: { level: opts.logLevel ?? process.env.GG_LOG ?? 'silent' },
+  });
+  writeFileSync(file, text);
+  const config = parseConfig(text, file);
+  const service = await startService(config, createLogger(config.log.level));
+  // Unprivileged containers' root (host uid 100000) must traverse every folder up to the socket.
+  for (let d = dirname(service.guest.path); d.startsWith(dir); d = dirname(d)) chmodSync(d, 0o755);
+  return {
+    service,
+    socketDir: dirname(service.guest.path),
+    until: async (pred, ms = 15_000, what = 'condition') => {
+      const end = Date.now() + ms;
+      while (!pred()) {
+        if (Date.now() > end) throw new Error(`${what}: not reached within ${ms} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    close: async () => {
+      await service.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
