@@ -22,6 +22,11 @@ export class Counter {
     const k = labelText(labels);
     this.#values.set(k, (this.#values.get(k) ?? 0) + by);
   }
+  /** A pre-labelled incrementer for hot paths (no label formatting per call). */
+  child(labels: Labels): (by?: number) => void {
+    const k = labelText(labels);
+    return (by = 1) => void this.#values.set(k, (this.#values.get(k) ?? 0) + by);
+  }
   get(labels: Labels = {}): number {
     return this.#values.get(labelText(labels)) ?? 0;
   }
@@ -45,12 +50,19 @@ export class Histogram {
     this.buckets = buckets;
   }
   observe(labels: Labels, v: number): void {
+    this.child(labels)(v);
+  }
+  /** A pre-labelled observer for hot paths (no label formatting per call). */
+  child(labels: Labels): (v: number) => void {
     const k = labelText(labels);
     let s = this.#series.get(k);
     if (!s) this.#series.set(k, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
-    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) s.counts[i]!++;
-    s.sum += v;
-    s.count++;
+    const series = s;
+    return (v) => {
+      for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) series.counts[i]!++;
+      series.sum += v;
+      series.count++;
+    };
   }
   render(): string {
     let s = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`;

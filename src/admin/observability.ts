@@ -40,13 +40,21 @@ export class Observability {
   }
 
   guestObserver(log: Logger, logAll: boolean): GuestMetrics {
+    // Per-request cost is two map lookups: series are resolved once per (endpoint, status).
+    const series = new Map<string, { inc: () => void; observe: (v: number) => void }>();
+    const debug = log.isLevelEnabled('debug');
     return {
       observe: (endpoint, status, seconds, instance?: string) => {
-        this.guestRequests.inc({ endpoint, status: String(status) });
-        this.guestLatency.observe({ endpoint }, seconds);
-        const line = { instance, endpoint, status, ms: Math.round(seconds * 1e4) / 10 };
-        if (logAll) log.info(line, 'guest request');
-        else log.debug(line, 'guest request');
+        const key = `${endpoint} ${status}`;
+        let s = series.get(key);
+        if (!s) series.set(key, (s = { inc: this.guestRequests.child({ endpoint, status: String(status) }), observe: this.guestLatency.child({ endpoint }) }));
+        s.inc();
+        s.observe(seconds);
+        if (logAll || debug) {
+          const line = { instance, endpoint, status, ms: Math.round(seconds * 1e4) / 10 };
+          if (logAll) log.info(line, 'guest request');
+          else log.debug(line, 'guest request');
+        }
       },
     };
   }

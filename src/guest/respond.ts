@@ -12,13 +12,18 @@ export function sendWire(ctx: Context, e: WireError): void {
 
 /** 200 JSON as devlxd encodes it: no HTML escaping, trailing LF, no envelope. */
 export function sendJson(ctx: Context, value: unknown): void {
+  sendJsonBody(ctx, goJson(value, { escapeHTML: false }));
+}
+
+/** 200 with a JSON body already encoded (see render-cache.ts). */
+export function sendJsonBody(ctx: Context, body: string | Buffer): void {
   ctx.status = 200;
   ctx.set('Content-Type', 'application/json');
-  ctx.body = goJson(value, { escapeHTML: false });
+  ctx.body = body;
 }
 
 /** 200 raw value, byte-exact, no newline added. */
-export function sendRaw(ctx: Context, contentType: string, text: string): void {
+export function sendRaw(ctx: Context, contentType: string, text: string | Buffer): void {
   ctx.status = 200;
   ctx.set('Content-Type', contentType);
   ctx.body = text;

@@ -4,14 +4,17 @@ import { GuestgateError } from '../../errors.ts';
 import type { Resolved } from '../../inventory/inventory.ts';
 import { guestConfigKeys, isGuestVisibleKey } from '../../cloudinit/keys.ts';
 import { renderMetaData } from '../../cloudinit/meta-data.ts';
-import { sortKeys } from '../../util/gojson.ts';
+import { goJson, sortKeys } from '../../util/gojson.ts';
+import { rendered } from '../render-cache.ts';
 import type { GuestDeps } from '../deps.ts';
-import { sendJson, sendRaw } from '../respond.ts';
+import { sendJson, sendJsonBody, sendRaw } from '../respond.ts';
 
 export const getRoot = (ctx: Context): void => sendJson(ctx, ['/1.0']);
 
+const json = (v: unknown): string => goJson(v, { escapeHTML: false });
+
 export const getConfig = (ctx: Context, r: Resolved): void =>
-  sendJson(ctx, guestConfigKeys(r.instance.config).map((k) => `/1.0/config/${k}`));
+  sendJsonBody(ctx, rendered(r.instance, 'config', () => json(guestConfigKeys(r.instance.config).map((k) => `/1.0/config/${k}`))));
 
 export function getConfigKey(deps: GuestDeps) {
   return (ctx: Context, r: Resolved): void => {
@@ -23,10 +26,12 @@ export function getConfigKey(deps: GuestDeps) {
   };
 }
 
-export const getDevices = (ctx: Context, r: Resolved): void => sendJson(ctx, guestDevices(r.instance.devices, r.instance.config));
+export const getDevices = (ctx: Context, r: Resolved): void =>
+  sendJsonBody(ctx, rendered(r.instance, 'devices', () => json(guestDevices(r.instance.devices, r.instance.config))));
 
 export function getMetaData(deps: GuestDeps) {
-  return (ctx: Context, r: Resolved): void => sendRaw(ctx, deps.dialect.rawContentType, renderMetaData(r.instance, { header: deps.dialect.metaDataHeader }));
+  return (ctx: Context, r: Resolved): void =>
+    sendRaw(ctx, deps.dialect.rawContentType, rendered(r.instance, 'meta-data', () => renderMetaData(r.instance, { header: deps.dialect.metaDataHeader })));
 }
 
 /** Expanded devices, sorted, with NIC hwaddr filled from volatile.<dev>.hwaddr when unset. */
