@@ -51,6 +51,16 @@ export interface Dialect {
   };
 }
 
+/** Error texts of LXD <= 6.4 and Incus (Go http.Error bodies, LF added on the wire). */
+const LEGACY_TEXT: Dialect['text'] = {
+  forbidden: 'not authorized',
+  notFound: 'not found',
+  badRequest: 'bad request',
+  internal: 'internal server error',
+  nonRoot: 'Access denied for non-root user',
+  notInInstance: 'pid not in container?',
+};
+
 const ALL_BUT_ROOT_AND_INFO: Endpoint[] = ['config', 'configKey', 'devices', 'metaData', 'events', 'imageExport'];
 
 export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
@@ -59,14 +69,7 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
     name: 'lxd-5.0',
     guestDir: 'lxd',
     keys: { enabled: 'security.devlxd', images: 'security.devlxd.images' },
-    text: {
-      forbidden: 'not authorized',
-      notFound: 'not found',
-      badRequest: 'bad request',
-      internal: 'internal server error',
-      nonRoot: 'Access denied for non-root user',
-      notInInstance: 'pid not in container?',
-    },
+    text: LEGACY_TEXT,
     methods: 'any',
     readyState: false,
     patchDecodeError: 'raw',
@@ -107,14 +110,7 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
     name: 'incus',
     guestDir: 'incus',
     keys: { enabled: 'security.guestapi', images: 'security.guestapi.images' },
-    text: {
-      forbidden: 'not authorized',
-      notFound: 'not found',
-      badRequest: 'bad request',
-      internal: 'internal server error',
-      nonRoot: 'Access denied for non-root user',
-      notInInstance: 'pid not in container?',
-    },
+    text: LEGACY_TEXT,
     methods: 'info-only',
     readyState: true,
     patchDecodeError: 'raw',

@@ -2,6 +2,7 @@
 // are never evicted, and where missing images come from (tried in order).
 import { bool, duration, list, obj, oneOf, opt, size, str, type Validator, ValidationError } from '../validate.ts';
 import { path, type PathContext } from '../paths.ts';
+import { lxdEndpointFields } from './lxd-endpoint.ts';
 
 const FINGERPRINT = { pattern: /^[0-9a-f]{64}$/, hint: 'a full sha256 fingerprint (64 lower-case hex digits)' };
 
@@ -17,13 +18,7 @@ const dirUpstream = (ctx: PathContext) =>
 const lxdUpstream = (ctx: PathContext) =>
   obj({
     type: oneOf(['lxd', 'incus'] as const),
-    /** The server's unix socket (e.g. /var/lib/lxd/unix.socket); or `url` + client certificate. */
-    socket: opt(path(ctx)),
-    url: opt(str({ pattern: /^https:\/\//, hint: 'an https:// URL' })),
-    client_cert: opt(path(ctx, 'file')),
-    client_key: opt(path(ctx, 'file')),
-    server_cert: opt(path(ctx, 'file')),
-    project: opt(str({ nonEmpty: true }), 'default'),
+    ...lxdEndpointFields(ctx),
   });
 
 const simplestreamsUpstream = (ctx: PathContext) =>

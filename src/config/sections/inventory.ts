@@ -1,6 +1,6 @@
-import { bool, duration, obj, oneOf, opt, str } from '../validate.ts';
+import { bool, duration, obj, oneOf, opt, ValidationError, type Validator } from '../validate.ts';
 import { path, type PathContext } from '../paths.ts';
-import { ValidationError, type Validator } from '../validate.ts';
+import { lxdEndpointFields } from './lxd-endpoint.ts';
 
 const dirSource = (ctx: PathContext) =>
   obj({
@@ -14,13 +14,7 @@ const dirSource = (ctx: PathContext) =>
 const lxdSource = (ctx: PathContext) =>
   obj({
     source: oneOf(['lxd', 'incus'] as const),
-    /** The server's unix socket (e.g. /var/lib/lxd/unix.socket); or `url` + client certificate. */
-    socket: opt(path(ctx)),
-    url: opt(str({ pattern: /^https:\/\//, hint: 'an https:// URL' })),
-    client_cert: opt(path(ctx, 'file')),
-    client_key: opt(path(ctx, 'file')),
-    server_cert: opt(path(ctx, 'file')),
-    project: opt(str({ nonEmpty: true }), 'default'),
+    ...lxdEndpointFields(ctx),
     /** Also serve the instances of every project (default: only `project`). */
     all_projects: opt(bool(), false),
   });
