@@ -16,6 +16,8 @@ export interface Resolved {
 
 interface Entry extends Resolved {
   readonly pidns: number | undefined;
+  /** What this entry holds in each index, so removal is O(1) per key, not a scan. */
+  readonly claims: [Map<unknown, Entry>, unknown][];
 }
 
 export interface InventoryEvents {
@@ -119,10 +121,16 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   #index(instance: Instance): void {
     this.#unindex(instance.key);
     const id = instance.identity;
-    const pidns = id.pidns ?? (id.initPid !== undefined ? nsInode(id.initPid, 'pid') : undefined);
+    let pidns = id.pidns ?? (id.initPid !== undefined ? nsInode(id.initPid, 'pid') : undefined);
     if (id.initPid !== undefined && pidns === undefined)
       this.#log.debug({ instance: instance.key, initPid: id.initPid }, 'init pid not running; instance not reachable by pid namespace');
-    const entry: Entry = { instance, pidns, rootUid: rootUidOf(instance) };
+    if (pidns !== undefined && pidns === this.#ownPidns) {
+      // A stale init pid now used by a host process would otherwise turn every host process into
+      // this instance. The host's own pid namespace never identifies an instance.
+      this.#log.error({ instance: instance.key, initPid: id.initPid, pidns }, "identity is the host's own pid namespace (stale init pid?); not indexed by pid namespace");
+      pidns = undefined;
+    }
+    const entry: Entry = { instance, pidns, rootUid: rootUidOf(instance), claims: [] };
     this.#byKey.set(instance.key, entry);
     if (pidns !== undefined) this.#claim(this.#byPidns, pidns, entry, 'pid namespace');
     if (id.cgroup) this.#claim(this.#byCgroup, id.cgroup, entry, 'cgroup');
@@ -138,14 +146,14 @@ export class Inventory extends EventEmitter<InventoryEvents> {
       return;
     }
     index.set(k, entry);
+    entry.claims.push([index as Map<unknown, Entry>, k]);
   }
 
   #unindex(key: string): void {
     const e = this.#byKey.get(key);
     if (!e) return;
     this.#byKey.delete(key);
-    for (const index of [this.#byPidns, this.#byCgroup, this.#byAddress, this.#byToken] as Map<unknown, Entry>[])
-      for (const [k, v] of index) if (v === e) index.delete(k);
+    for (const [index, k] of e.claims) if (index.get(k) === e) index.delete(k);
   }
 }
 

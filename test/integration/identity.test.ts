@@ -100,6 +100,14 @@ describe('identity on one shared socket', () => {
     expect((await curlIn(a, gw.socket, '/1.0/config/user.secret')).body).toBe('rotated');
   });
 
+  it("an instance whose init pid is a host process never captures host callers (stale pid reuse)", async () => {
+    gw.writeInstance({ name: 'stale', config: { 'user.secret': 'stale-secret' }, identity: { init_pid: process.pid } });
+    await gw.until(() => gw.service.inventory.get('stale') !== undefined);
+    const { stdout } = await promisify(execFile)('curl', ['-s', '-i', '--unix-socket', gw.socket, 'http://lxd/1.0/config/user.secret']);
+    expect(parseHttp(stdout).status).toBe(500);
+    gw.removeInstance('stale');
+  });
+
   it('socket file is 0666 in its own folder', async () => {
     const { statSync } = await import('node:fs');
     expect(statSync(gw.socket).mode & 0o777).toBe(0o666);

@@ -22,6 +22,8 @@ export class DirSource implements InventorySource {
   readonly #debounceMs: number;
   readonly #log: Logger;
   readonly #files = new Map<string, Entry>();
+  /** instance key -> file name (kept in step with #files by #record/#forget). */
+  readonly #fileByKey = new Map<string, string>();
   #onChange: ChangeListener = () => {};
   #watcher: FSWatcher | undefined;
   #pending = new Set<string>();
@@ -74,8 +76,7 @@ export class DirSource implements InventorySource {
   }
 
   #fileOf(key: string): string | undefined {
-    for (const [file, e] of this.#files) if (e.instance.key === key) return file;
-    return undefined;
+    return this.#fileByKey.get(key);
   }
 
   #schedule(name: string | undefined): void {
@@ -135,7 +136,11 @@ export class DirSource implements InventorySource {
   #record(file: string, entry: Entry): void {
     const before = this.#files.get(file)?.instance;
     this.#files.set(file, entry);
-    if (before && before.key !== entry.instance.key) this.#onChange({ kind: 'remove', before });
+    if (before && before.key !== entry.instance.key) {
+      this.#fileByKey.delete(before.key);
+      this.#onChange({ kind: 'remove', before });
+    }
+    this.#fileByKey.set(entry.instance.key, file);
     this.#onChange({ kind: 'upsert', before: before?.key === entry.instance.key ? before : undefined, after: entry.instance });
   }
 
@@ -143,6 +148,7 @@ export class DirSource implements InventorySource {
     const before = this.#files.get(file)?.instance;
     if (!before) return;
     this.#files.delete(file);
+    if (this.#fileByKey.get(before.key) === file) this.#fileByKey.delete(before.key);
     this.#onChange({ kind: 'remove', before });
   }
 }
