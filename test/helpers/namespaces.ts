@@ -22,7 +22,7 @@ export interface TestNamespace {
 const nsInodeOf = (pid: number): number => Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/pid`))![1]);
 
 /** Create a pid namespace whose init sleeps; optionally put it in cgroup `<v2 root><cgroup>`. */
-export async function createNamespace(opts: { cgroup?: string } = {}): Promise<TestNamespace> {
+export async function createNamespace(opts: { cgroup?: string; userns?: { hostBase: number; count: number } } = {}): Promise<TestNamespace> {
   requireRoot('an instance in a new pid namespace');
   requireCommand('unshare', 'util-linux');
   requireCommand('nsenter', 'util-linux');
@@ -32,13 +32,17 @@ export async function createNamespace(opts: { cgroup?: string } = {}): Promise<T
     cgDir = requireCgroup2() + opts.cgroup;
     mkdirSync(cgDir, { recursive: true });
   }
-  const child = spawn('unshare', ['--pid', '--fork', '--kill-child', 'sleep', 'infinity'], { stdio: 'ignore' });
+  // Optionally a user namespace too, like an unprivileged container: inner root is host uid hostBase.
+  const user = opts.userns
+    ? ['--user', `--map-users=${opts.userns.hostBase},0,${opts.userns.count}`, `--map-groups=${opts.userns.hostBase},0,${opts.userns.count}`]
+    : [];
+  const child = spawn('unshare', [...user, '--pid', '--fork', '--kill-child', 'sleep', 'infinity'], { stdio: 'ignore' });
   const initPid = await childPid(child.pid!);
   if (cgDir) writeFileSync(`${cgDir}/cgroup.procs`, String(initPid));
   const pidns = nsInodeOf(initPid);
   const wrap = (argv: string[], uid = 0): string[] => {
     // Enter the cgroup first (as root), then the pid namespace, then drop to the uid.
-    const inner = ['nsenter', '-t', String(initPid), '-p', '--', 'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv];
+    const inner = ['nsenter', '-t', String(initPid), ...(opts.userns ? ['-U'] : []), '-p', '--', 'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv];
     return cgDir ? ['sh', '-c', `echo $$ > ${cgDir}/cgroup.procs && exec "$@"`, 'sh', ...inner] : inner;
   };
   return {
@@ -90,8 +94,10 @@ export async function removeCgroupTree(dir: string): Promise<void> {
 async function childPid(parent: number): Promise<number> {
   for (let i = 0; i < 200; i++) {
     try {
-      const kids = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim();
-      if (kids) return Number(kids.split(/\s+/)[0]);
+      // unshare may fork a short-lived helper (to write uid maps) before the real child: wait for `sleep`.
+      for (const kid of readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+        if (readFileSync(`/proc/${kid}/comm`, 'utf8').trim() === 'sleep') return Number(kid);
+      }
     } catch {}
     await sleep(10);
   }

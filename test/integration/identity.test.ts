@@ -108,6 +108,24 @@ describe('identity on one shared socket', () => {
     gw.removeInstance('stale');
   });
 
+  it('unprivileged instance (user namespace): its root is host uid 100000 and may read; its uid 1000 may not', async () => {
+    const u = await createNamespace({ userns: { hostBase: 100000, count: 65536 } });
+    try {
+      gw.writeInstance({ name: 'unpriv', config: { 'user.secret': 'unpriv-secret' }, identity: { init_pid: u.initPid } });
+      await gw.until(() => gw.service.inventory.get('unpriv') !== undefined);
+      const root = await curlIn(u, gw.socket, '/1.0/config/user.secret');
+      expect([root.status, root.body]).toEqual([200, 'unpriv-secret']);
+      const user = await curlIn(u, gw.socket, '/1.0/config/user.secret', { uid: 1000 });
+      expect([user.status, user.body]).toEqual([401, 'Access denied for non-root user\n']);
+      // Host root entering the instance's pid namespace WITHOUT its user namespace is not the instance root.
+      const hostRoot = parseHttp((await promisify(execFile)('nsenter', ['-t', String(u.initPid), '-p', '--', 'curl', '-s', '-i', '--unix-socket', gw.socket, 'http://lxd/1.0/config/user.secret'])).stdout);
+      expect(hostRoot.status).toBe(401);
+    } finally {
+      gw.removeInstance('unpriv');
+      await u.close();
+    }
+  });
+
   it('socket file is 0666 in its own folder', async () => {
     const { statSync } = await import('node:fs');
     expect(statSync(gw.socket).mode & 0o777).toBe(0o666);
