@@ -99,7 +99,7 @@ describe('lifecycle events', () => {
 
   it('re-reads on start/stop/update/create', () => {
     for (const a of ['instance-created', 'instance-started', 'instance-stopped', 'instance-updated', 'instance-restarted', 'instance-restored'])
-      expect(eventAction(ev(a, '/1.0/instances/c1'), onlyDefault)).toEqual({ kind: 'reread', project: 'default', name: 'c1' });
+      expect(eventAction(ev(a, '/1.0/instances/c1'), onlyDefault)).toEqual({ kind: 'reread', project: 'default', name: 'c1', samePid: a === 'instance-updated' });
   });
 
   it('removes on delete and splits a rename', () => {
@@ -121,7 +121,7 @@ describe('lifecycle events', () => {
     expect(eventAction(ev('instance-exec', '/1.0/instances/c1'), onlyDefault).kind).toBe('ignore');
     expect(eventAction(ev('instance-snapshot-created', '/1.0/instances/c1/snapshots/s0'), onlyDefault).kind).toBe('ignore');
     expect(eventAction(ev('instance-updated', '/1.0/instances/c1?project=p', {}, 'p'), onlyDefault).kind).toBe('ignore');
-    expect(eventAction(ev('instance-updated', '/1.0/instances/c1?project=p', {}, 'p'), () => true)).toEqual({ kind: 'reread', project: 'p', name: 'c1' });
+    expect(eventAction(ev('instance-updated', '/1.0/instances/c1?project=p', {}, 'p'), () => true)).toEqual({ kind: 'reread', project: 'p', name: 'c1', samePid: true });
     expect(eventAction({ type: 'logging', metadata: {} }, onlyDefault).kind).toBe('ignore');
     expect(eventAction({ type: 'lifecycle', metadata: null }, onlyDefault).kind).toBe('ignore');
     expect(eventAction({ type: 'lifecycle' }, onlyDefault).kind).toBe('ignore');

@@ -3,6 +3,7 @@
 // current from the server's lifecycle event websocket: each event re-reads the instance it names (or,
 // for a profile, the instances using it) and reports the result; the Inventory diffs, the EventHub turns
 // diffs into guest events. On a lost connection: reconnect with backoff, then a full resync.
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { GuestgateError } from '../../errors.ts';
@@ -30,8 +31,14 @@ interface Known {
 
 type Work =
   | { readonly kind: 'resync' }
-  | { readonly kind: 'reread'; readonly project: string; readonly name: string }
+  /** `samePid`: the event cannot have changed the init pid (a config/device update). */
+  | { readonly kind: 'reread'; readonly project: string; readonly name: string; readonly samePid?: boolean }
   | { readonly kind: 'remove'; readonly project: string; readonly name: string };
+
+interface Slot {
+  pending: Pending | undefined;
+  running: Promise<void> | undefined;
+}
 
 interface Pending {
   readonly work: Work;
@@ -48,11 +55,15 @@ export class LxdSource implements InventorySource {
   readonly #log: Logger;
   readonly #projectQuery: string;
   readonly #known = new Map<string, Known>();
-  /** One pending piece of work per instance key (plus 'resync'), in arrival order; newer replaces older. */
-  readonly #queue = new Map<string, Pending>();
+  /** Per instance key (plus 'resync'): the work running and the one waiting (newer replaces older). */
+  readonly #slots = new Map<string, Slot>();
+  /** Sequence number of the read whose result each key holds. */
+  readonly #stamps = new Map<string, number>();
+  #seq = 0;
+  #active = 0;
+  readonly #waiters: (() => void)[] = [];
   #onChange: ChangeListener = () => {};
   #running = false;
-  #draining: Promise<void> = Promise.resolve();
   #ws: WebSocket | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
@@ -89,7 +100,7 @@ export class LxdSource implements InventorySource {
     for (const k of await this.#readAll()) this.#known.set(k.instance.key, k);
     this.#onChange = onChange;
     this.#running = true;
-    this.#kick();
+    this.#kickAll();
     this.#log.info({ where: this.#client.where, instances: this.#known.size, ready_in_server: this.#readyInLxd }, 'LXD inventory loaded');
     return [...this.#known.values()].map((k) => k.instance);
   }
@@ -104,9 +115,10 @@ export class LxdSource implements InventorySource {
     this.#ws?.terminate();
     this.#ws = undefined;
     this.#running = false;
-    for (const p of this.#queue.values()) for (const d of p.done) d();
-    this.#queue.clear();
-    await this.#draining;
+    const running = [...this.#slots.values()].map((s) => s.running);
+    for (const s of this.#slots.values()) for (const d of s.pending?.done ?? []) d();
+    this.#slots.clear();
+    await Promise.all(running);
     this.#client.close();
   }
 
@@ -129,8 +141,10 @@ export class LxdSource implements InventorySource {
       case 'ignore':
         return;
       case 'reread':
+        void this.#enqueue(instanceKey(a.project, a.name), { kind: 'reread', project: a.project, name: a.name, samePid: a.samePid });
+        return;
       case 'remove':
-        void this.#enqueue(instanceKey(a.project, a.name), { kind: a.kind, project: a.project, name: a.name });
+        void this.#enqueue(instanceKey(a.project, a.name), { kind: 'remove', project: a.project, name: a.name });
         return;
       case 'rename':
         void this.#enqueue(instanceKey(a.project, a.oldName), { kind: 'remove', project: a.project, name: a.oldName });
@@ -139,7 +153,7 @@ export class LxdSource implements InventorySource {
       case 'profile':
         for (const k of this.#known.values())
           if (k.instance.project === a.project && k.profiles.includes(a.profile))
-            void this.#enqueue(k.instance.key, { kind: 'reread', project: a.project, name: k.instance.name });
+            void this.#enqueue(k.instance.key, { kind: 'reread', project: a.project, name: k.instance.name, samePid: true });
         return;
     }
   }
@@ -199,46 +213,62 @@ export class LxdSource implements InventorySource {
   #enqueue(id: string, work: Work): Promise<void> {
     if (this.#stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      const prev = this.#queue.get(id);
-      this.#queue.delete(id); // re-insert at the end: a later read sees everything an earlier one would
-      this.#queue.set(id, { work, done: [...(prev?.done ?? []), resolve] });
-      this.#kick();
+      let slot = this.#slots.get(id);
+      if (!slot) this.#slots.set(id, (slot = { pending: undefined, running: undefined }));
+      // Work not started yet is replaced: a later read sees everything an earlier one would.
+      slot.pending = { work, done: [...(slot.pending?.done ?? []), resolve] };
+      this.#kick(id, slot);
     });
   }
 
-  #kick(): void {
-    if (!this.#running || this.#queue.size === 0) return;
-    this.#draining = this.#draining.then(() => this.#drain());
+  /** Each instance key (and 'resync') has its own chain, so one busy instance never delays another's events. */
+  #kick(id: string, slot: Slot): void {
+    if (!this.#running || slot.running || !slot.pending) return;
+    slot.running = (async () => {
+      while (slot.pending && this.#running) {
+        const p = slot.pending;
+        slot.pending = undefined;
+        await this.#limit(() => this.#run(p.work)).catch((e: unknown) => {
+          // Typically LXD going away; the closed event stream triggers a reconnect and a full resync.
+          this.#log.warn({ err: e, work: p.work }, 'LXD inventory update failed');
+        });
+        for (const d of p.done) d();
+      }
+      slot.running = undefined;
+      if (!slot.pending && this.#slots.get(id) === slot) this.#slots.delete(id);
+    })();
   }
 
-  async #drain(): Promise<void> {
-    while (this.#running) {
-      const first = this.#queue.entries().next();
-      if (first.done) return;
-      const [id, p] = first.value;
-      this.#queue.delete(id);
-      try {
-        await this.#run(p.work);
-      } catch (e) {
-        // Typically LXD going away; the closed event stream triggers a reconnect and a full resync.
-        this.#log.warn({ err: e, work: p.work }, 'LXD inventory update failed');
-      }
-      for (const d of p.done) d();
+  #kickAll(): void {
+    for (const [id, slot] of this.#slots) this.#kick(id, slot);
+  }
+
+  /** At most STATE_READS_IN_PARALLEL pieces of work talk to the server at once. */
+  async #limit<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#active >= STATE_READS_IN_PARALLEL) await new Promise<void>((r) => this.#waiters.push(r));
+    this.#active++;
+    try {
+      return await fn();
+    } finally {
+      this.#active--;
+      this.#waiters.shift()?.();
     }
   }
 
   async #run(w: Work): Promise<void> {
-    if (w.kind === 'remove') return this.#forget(instanceKey(w.project, w.name));
+    const seq = ++this.#seq;
+    if (w.kind === 'remove') return this.#forget(instanceKey(w.project, w.name), seq);
     if (w.kind === 'reread') {
+      const key = instanceKey(w.project, w.name);
       const m = await this.#client.get(w.project, w.name);
-      const k = m && (await this.#toKnown(m, w.project));
-      if (!k) return this.#forget(instanceKey(w.project, w.name));
-      return this.#record(k);
+      const k = m && (await this.#toKnown(m, w.project, w.samePid ? this.#known.get(key)?.instance.identity.initPid : undefined));
+      if (!k) return this.#forget(key, seq);
+      return this.#record(k, seq);
     }
     const all = await this.#readAll();
     const present = new Set(all.map((k) => k.instance.key));
-    for (const key of [...this.#known.keys()]) if (!present.has(key)) this.#forget(key);
-    for (const k of all) this.#record(k);
+    for (const key of [...this.#known.keys()]) if (!present.has(key)) this.#forget(key, seq);
+    for (const k of all) this.#record(k, seq);
   }
 
   async #readAll(): Promise<Known[]> {
@@ -255,21 +285,36 @@ export class LxdSource implements InventorySource {
     return out.filter((k): k is Known => k !== undefined);
   }
 
-  async #toKnown(m: LxdInstance, project: string): Promise<Known | undefined> {
+  /**
+   * `knownPid`: the init pid already known for this instance, reused (no `/state` round trip, which
+   * costs LXD far more than the instance itself) when the event cannot have changed it and it still runs.
+   */
+  async #toKnown(m: LxdInstance, project: string, knownPid?: number): Promise<Known | undefined> {
     const p = typeof m.project === 'string' && m.project !== '' ? m.project : project;
-    const pid = m.type !== 'virtual-machine' && isRunning(m) && typeof m.name === 'string' ? await this.#client.initPid(p, m.name) : undefined;
+    let pid: number | undefined;
+    if (m.type !== 'virtual-machine' && isRunning(m) && typeof m.name === 'string')
+      pid = knownPid !== undefined && existsSync(`/proc/${knownPid}`) ? knownPid : await this.#client.initPid(p, m.name);
     const instance = instanceFromLxd(m, project, pid, GUEST_API_NAMES[this.kind]);
     return instance && { instance, profiles: profilesOf(m) };
   }
 
-  #record(k: Known): void {
+  /** Reads may overlap (a resync and an event's re-read): the one that started last wins. */
+  #fresh(key: string, seq: number): boolean {
+    if ((this.#stamps.get(key) ?? 0) > seq) return false;
+    this.#stamps.set(key, seq);
+    return true;
+  }
+
+  #record(k: Known, seq: number): void {
+    if (!this.#fresh(k.instance.key, seq)) return;
     const before = this.#known.get(k.instance.key);
     this.#known.set(k.instance.key, k);
     if (before && JSON.stringify(before.instance) === JSON.stringify(k.instance)) return;
     this.#onChange({ kind: 'upsert', before: before?.instance, after: k.instance });
   }
 
-  #forget(key: string): void {
+  #forget(key: string, seq: number): void {
+    if (!this.#fresh(key, seq)) return;
     const before = this.#known.get(key);
     if (!before) return;
     this.#known.delete(key);

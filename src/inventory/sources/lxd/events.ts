@@ -9,7 +9,8 @@ export interface LxdEvent {
 }
 
 export type EventAction =
-  | { readonly kind: 'reread'; readonly project: string; readonly name: string }
+  /** `samePid`: a config/device update, which cannot change the init pid. */
+  | { readonly kind: 'reread'; readonly project: string; readonly name: string; readonly samePid: boolean }
   | { readonly kind: 'remove'; readonly project: string; readonly name: string }
   | { readonly kind: 'rename'; readonly project: string; readonly oldName: string; readonly name: string }
   | { readonly kind: 'profile'; readonly project: string; readonly profile: string }
@@ -62,7 +63,7 @@ export function eventAction(e: LxdEvent, watched: (project: string) => boolean):
   if (md.action === 'instance-renamed') {
     const ctx = md.context as { old_name?: unknown } | null | undefined;
     const oldName = typeof ctx?.old_name === 'string' ? ctx.old_name : undefined;
-    return oldName ? { kind: 'rename', project, oldName, name: src.name } : { kind: 'reread', project, name: src.name };
+    return oldName ? { kind: 'rename', project, oldName, name: src.name } : { kind: 'reread', project, name: src.name, samePid: false };
   }
-  return REREAD.has(md.action) ? { kind: 'reread', project, name: src.name } : IGNORE;
+  return REREAD.has(md.action) ? { kind: 'reread', project, name: src.name, samePid: md.action === 'instance-updated' } : IGNORE;
 }
