@@ -21,6 +21,7 @@ export interface TestGateway {
 
 export async function startGateway(opts: {
   guest?: Record<string, unknown>;
+  images?: Record<string, unknown>;
   instances?: Record<string, unknown>[];
   extras?: ServiceExtras;
   logLevel?: string;
@@ -41,6 +42,7 @@ export async function startGateway(opts: {
     state_dir: join(dir, 'state'),
     guest: { events: { keepalive: '10s' }, ...opts.guest },
     inventory: { source: 'dir', dir: inv, debounce: '10ms' },
+    ...(opts.images ? { images: opts.images } : {}),
     log: { level: opts.logLevel ?? 'silent' },
   });
   writeFileSync(file, cfgText);
