@@ -1,4 +1,4 @@
-// The differential probe: every request of fixtures/probe.sh (captured against LXD 5.0.2, see
+// The differential probe: every request of fixtures/reference/lxd-5.0.2/probe.sh (captured against LXD 5.0.2, see
 // shared/reference/lxd-5.0.2), sent with curl from inside two twin containers with the same user.* and
 // cloud-init.* config: one answered by guestgate (dialect lxd-5.0, raw_content_type: dialect), one by
 // LXD's own devlxd. Same status, content type and body (Date ignored; /1.0/config is a Go map, so its
@@ -12,7 +12,7 @@ import { launchContainer, lxcQuery, IMAGE_ALIAS, type Container } from './lxd-ha
 import { LXD_SOCKET, requireLxd, startLxdGateway, type LxdGateway } from './lxd-gateway.ts';
 import { parseProbe, type Dumped, type ProbeSection } from './http-dump.ts';
 
-const PROBE = readFileSync(new URL('./fixtures/probe.sh', import.meta.url), 'utf8');
+const PROBE = readFileSync(new URL('../../fixtures/reference/lxd-5.0.2/probe.sh', import.meta.url), 'utf8');
 /** The image fingerprint in probe.sh (LXD held it privately when the probe was captured). */
 const PROBE_FP = 'c67e8715acb226dc36cd0c78991da97a2e92967916bbe4a4f38b248f245ffbe6';
 const CONFIG = {
