@@ -63,17 +63,19 @@ export async function hashFile(path: string, onBytes?: (n: number) => void): Pro
   return h.digest('hex');
 }
 
+/** The first step of verify and gc: remove leftover tmp files of interrupted fills. */
+const sweepTmpStep = (cacheDir: string): Promise<StepReport> =>
+  timed('sweep tmp', async (r) => {
+    const s = await sweepTmp(cacheDir);
+    r.checked = r.removed = s.files;
+    r.bytes = s.bytes;
+  });
+
 /** sweep tmp -> check manifests -> re-hash every blob -> drop images with bad blobs -> drop unreferenced blobs. */
 export async function verifyCache(cacheDir: string, progress: Progress = noProgress): Promise<StepReport[]> {
   await ensureLayout(cacheDir);
   const steps: StepReport[] = [];
-  steps.push(
-    await timed('sweep tmp', async (r) => {
-      const s = await sweepTmp(cacheDir);
-      r.checked = r.removed = s.files;
-      r.bytes = s.bytes;
-    }),
-  );
+  steps.push(await sweepTmpStep(cacheDir));
   let manifests: Manifest[] = [];
   steps.push(
     await timed('check manifests', async (r) => {
@@ -142,13 +144,7 @@ async function dropUnreferenced(cacheDir: string, manifests: readonly Manifest[]
 export async function gcCache(cacheDir: string, maxSize: number, pinned: readonly string[]): Promise<StepReport[]> {
   await ensureLayout(cacheDir);
   const steps: StepReport[] = [];
-  steps.push(
-    await timed('sweep tmp', async (r) => {
-      const s = await sweepTmp(cacheDir);
-      r.checked = r.removed = s.files;
-      r.bytes = s.bytes;
-    }),
-  );
+  steps.push(await sweepTmpStep(cacheDir));
   steps.push(await timed('drop unreferenced blobs', async (r) => dropUnreferenced(cacheDir, (await readManifests(cacheDir)).ok, r)));
   steps.push(
     await timed('evict to max_size', async (r) => {

@@ -31,21 +31,8 @@ export interface ImageRef {
   readonly source: string;
 }
 
-export interface ImageInfo {
-  readonly fingerprint: string;
-  readonly kind: ImageKind;
-  readonly type: ImageType;
-  readonly size: number;
-  readonly parts: Manifest['parts'];
-  readonly public: boolean;
-  readonly cached: boolean;
-  readonly pinned: boolean;
-  readonly architecture: string;
-  readonly properties: Readonly<Record<string, string>>;
-  readonly last_modified: string;
-  readonly created_at: string;
-  readonly source: string;
-}
+/** What the admin API and CLI list: the manifest's description of an image, plus its total size. */
+export type ImageInfo = Omit<Manifest, 'version'> & { readonly size: number };
 
 export interface ImageStats {
   bytes: number;
