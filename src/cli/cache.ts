@@ -16,6 +16,10 @@ const stdio: CliIo = { out: (s) => void process.stdout.write(s) };
 export const configOption = (): Option => new Option('-c, --config <file>', 'service config file').default(DEFAULT_CONFIG);
 export const outputOption = (): Option => new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
 
+/** A sub-command of an offline verb group: it reads the service config and prints in a chosen format. */
+export const offlineVerb = (parent: Command, name: string, description: string): Command =>
+  parent.command(name).description(description).addOption(configOption()).addOption(outputOption());
+
 export function cacheSettings(configFile: string): { cacheDir: string; maxSize: number; pinned: readonly string[] } {
   const cfg = loadConfig(configFile);
   return { cacheDir: defaultCacheDir(cfg.images, cfg.state_dir), maxSize: cfg.images.max_size, pinned: cfg.images.pinned };
@@ -30,11 +34,7 @@ const stepsTable = (steps: StepReport[]): string =>
 export function cacheCommand(io: CliIo = stdio): Command {
   const cmd = new Command('cache').description('inspect and maintain the image cache (offline; stop the service for verify/gc)');
 
-  cmd
-    .command('ls')
-    .description('summary of the cache: folder, images, bytes, bound')
-    .addOption(configOption())
-    .addOption(outputOption())
+  offlineVerb(cmd, 'ls', 'summary of the cache: folder, images, bytes, bound')
     .action(async (o: { config: string; output: OutputFormat }) => {
       const s = cacheSettings(o.config);
       const { ok, bad } = await readManifests(s.cacheDir);
@@ -51,22 +51,14 @@ export function cacheCommand(io: CliIo = stdio): Command {
       );
     });
 
-  cmd
-    .command('verify')
-    .description('sweep tmp files, check manifests, re-hash every blob, drop what is broken or unreferenced')
-    .addOption(configOption())
-    .addOption(outputOption())
+  offlineVerb(cmd, 'verify', 'sweep tmp files, check manifests, re-hash every blob, drop what is broken or unreferenced')
     .action(async (o: { config: string; output: OutputFormat }) => {
       const s = cacheSettings(o.config);
       const steps = await verifyCache(s.cacheDir, ttyProgress(io.progress));
       io.out(render(steps, o.output, () => stepsTable(steps)));
     });
 
-  cmd
-    .command('gc')
-    .description('sweep tmp files, drop unreferenced blobs, evict least recently used images down to images.max_size')
-    .addOption(configOption())
-    .addOption(outputOption())
+  offlineVerb(cmd, 'gc', 'sweep tmp files, drop unreferenced blobs, evict least recently used images down to images.max_size')
     .action(async (o: { config: string; output: OutputFormat }) => {
       const s = cacheSettings(o.config);
       const steps = await gcCache(s.cacheDir, s.maxSize, s.pinned);

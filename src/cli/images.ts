@@ -8,7 +8,7 @@ import { manifestSize, type Manifest } from '../images/manifest.ts';
 import { humanBytes, render, table, ttyProgress, type OutputFormat } from '../images/report.ts';
 import { toInfo } from '../images/service.ts';
 import { ensureLayout, sweepTmp } from '../images/store.ts';
-import { cacheSettings, configOption, outputOption, type CliIo } from './cache.ts';
+import { cacheSettings, offlineVerb, type CliIo } from './cache.ts';
 
 const stdio: CliIo = { out: (s) => void process.stdout.write(s) };
 
@@ -35,15 +35,11 @@ async function openCatalog(s: ReturnType<typeof cacheSettings>): Promise<Catalog
 export function imagesCommand(io: CliIo = stdio): Command {
   const cmd = new Command('images').description('images in the export cache (offline; a running service sees changes after restart)');
 
-  cmd
-    .command('import')
-    .description('import image files: one unified tarball per argument, or with --split a metadata tarball and its rootfs')
+  offlineVerb(cmd, 'import', 'import image files: one unified tarball per argument, or with --split a metadata tarball and its rootfs')
     .argument('<file...>')
     .option('--split', 'the two files are one split image: metadata tarball, then rootfs (squashfs = container, qcow2 = VM)')
     .option('--private', 'guests may not export it (default: public)')
     .option('--pin', 'never evict it')
-    .addOption(configOption())
-    .addOption(outputOption())
     .action(async (files: string[], o: { split?: boolean; private?: boolean; pin?: boolean; config: string; output: OutputFormat }) => {
       const s = cacheSettings(o.config);
       if (o.split && files.length !== 2) throw new Error('--split takes exactly two files: metadata tarball, then rootfs');
@@ -62,23 +58,15 @@ export function imagesCommand(io: CliIo = stdio): Command {
       io.out(render(done.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))), o.output, () => table(rows(done, s.pinned), COLUMNS)));
     });
 
-  cmd
-    .command('ls')
-    .description('list cached images')
-    .addOption(configOption())
-    .addOption(outputOption())
+  offlineVerb(cmd, 'ls', 'list cached images')
     .action(async (o: { config: string; output: OutputFormat }) => {
       const s = cacheSettings(o.config);
       const { ok } = await readManifests(s.cacheDir);
       io.out(render(ok.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))), o.output, () => table(rows(ok, s.pinned), COLUMNS)));
     });
 
-  cmd
-    .command('rm')
-    .description('remove cached images (unique fingerprint prefixes accepted)')
+  offlineVerb(cmd, 'rm', 'remove cached images (unique fingerprint prefixes accepted)')
     .argument('<fingerprint...>')
-    .addOption(configOption())
-    .addOption(outputOption())
     .action(async (fps: string[], o: { config: string; output: OutputFormat }) => {
       const s = cacheSettings(o.config);
       const catalog = await openCatalog(s);
@@ -91,13 +79,9 @@ export function imagesCommand(io: CliIo = stdio): Command {
       io.out(render({ removed }, o.output, () => removed.map((f) => `removed ${f}\n`).join('')));
     });
 
-  cmd
-    .command('pin')
-    .description('pin (never evict) or, with --unpin, unpin a cached image')
+  offlineVerb(cmd, 'pin', 'pin (never evict) or, with --unpin, unpin a cached image')
     .argument('<fingerprint>')
     .option('--unpin', 'allow eviction again')
-    .addOption(configOption())
-    .addOption(outputOption())
     .action(async (fp: string, o: { unpin?: boolean; config: string; output: OutputFormat }) => {
       const s = cacheSettings(o.config);
       const catalog = await openCatalog(s);

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchContainer, lxc, type Container } from './lxd-harness.ts';
-import { requireLxd, startLxdGateway, type LxdGateway } from './lxd-gateway.ts';
+import { lxc, type Container } from './lxd-harness.ts';
+import { launchTwins, requireLxd, startLxdGateway, type LxdGateway } from './lxd-gateway.ts';
 import { listen } from './listener.ts';
 
 const ROUNDS = 3;
@@ -22,11 +22,7 @@ beforeAll(async () => {
   await requireLxd();
   src = mkdtempSync(join(tmpdir(), 'gg-events-src-'));
   gw = await startLxdGateway();
-  [gg, twin] = await Promise.all([
-    launchContainer('gg-ev-gg', { replace: true, guestSocketDir: gw.socketDir, config: CONFIG }),
-    launchContainer('gg-ev-lxd', { replace: true, config: CONFIG }),
-  ]);
-  await gw.until(() => gw!.service.inventory.get('gg-ev-gg')?.identity.initPid !== undefined, 15_000, 'gg-ev-gg in the inventory');
+  [gg, twin] = await launchTwins(gw, 'gg-ev', CONFIG);
 }, 120_000);
 
 afterAll(async () => {

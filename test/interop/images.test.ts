@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchContainer, lxc, type Container } from './lxd-harness.ts';
-import { LXD_SOCKET, requireLxd, startLxdGateway, type LxdGateway } from './lxd-gateway.ts';
+import { lxc, type Container } from './lxd-harness.ts';
+import { LXD_SOCKET, launchTwins, requireLxd, startLxdGateway, type LxdGateway } from './lxd-gateway.ts';
 import { parseDump } from './http-dump.ts';
 
 const ALIAS = 'gg-img-public';
@@ -41,11 +41,7 @@ beforeAll(async () => {
   await requireLxd();
   await importImage();
   gw = await startLxdGateway({ images: { upstreams: [{ type: 'lxd', socket: LXD_SOCKET }] } });
-  [viaGuestgate, viaLxd] = await Promise.all([
-    launchContainer('gg-img-gg', { replace: true, guestSocketDir: gw.socketDir, config: CONFIG }),
-    launchContainer('gg-img-lxd', { replace: true, config: CONFIG }),
-  ]);
-  await gw.until(() => gw!.service.inventory.get('gg-img-gg')?.identity.initPid !== undefined, 15_000, 'gg-img-gg in the inventory');
+  [viaGuestgate, viaLxd] = await launchTwins(gw, 'gg-img', CONFIG);
 }, 120_000);
 
 afterAll(async () => {

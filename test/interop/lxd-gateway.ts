@@ -8,7 +8,7 @@ import yaml from 'js-yaml';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { startService, type Service } from '../../src/service.ts';
-import { lxdAvailable } from './lxd-harness.ts';
+import { launchContainer, lxdAvailable, type Container } from './lxd-harness.ts';
 
 export const LXD_SOCKET = '/var/lib/lxd/unix.socket';
 /** LXD's own devlxd answers with these; guestgate must too. */
@@ -62,4 +62,17 @@ export async function startLxdGateway(opts: { guest?: Record<string, unknown>; i
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Twin containers with the same config: `<base>-gg` answered by guestgate (its socket folder mounted at
+ * /dev/lxd), `<base>-lxd` by LXD's own devlxd. Resolves once guestgate knows the first one's init pid.
+ */
+export async function launchTwins(gw: LxdGateway, base: string, config: Record<string, string>): Promise<[Container, Container]> {
+  const twins = await Promise.all([
+    launchContainer(`${base}-gg`, { replace: true, guestSocketDir: gw.socketDir, config }),
+    launchContainer(`${base}-lxd`, { replace: true, config }),
+  ]);
+  await gw.until(() => gw.service.inventory.get(`${base}-gg`)?.identity.initPid !== undefined, 15_000, `${base}-gg in the inventory`);
+  return twins;
 }

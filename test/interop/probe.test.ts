@@ -8,8 +8,8 @@
 // `Image not found` (it does not reveal that a private image exists). Asserted explicitly below.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchContainer, lxcQuery, IMAGE_ALIAS, type Container } from './lxd-harness.ts';
-import { LXD_SOCKET, requireLxd, startLxdGateway, type LxdGateway } from './lxd-gateway.ts';
+import { lxcQuery, IMAGE_ALIAS, type Container } from './lxd-harness.ts';
+import { LXD_SOCKET, launchTwins, requireLxd, startLxdGateway, type LxdGateway } from './lxd-gateway.ts';
 import { parseProbe, type Dumped, type ProbeSection } from './http-dump.ts';
 
 const PROBE = readFileSync(new URL('../../fixtures/reference/lxd-5.0.2/probe.sh', import.meta.url), 'utf8');
@@ -33,11 +33,7 @@ beforeAll(async () => {
   const info = await lxcQuery<{ public?: boolean }>(`/1.0/images/${privateFp}`);
   if (info.public) throw new Error(`image ${IMAGE_ALIAS} is public; this test needs it private (lxc image edit)`);
   gw = await startLxdGateway({ images: { upstreams: [{ type: 'lxd', socket: LXD_SOCKET }] } });
-  [viaGuestgate, viaLxd] = await Promise.all([
-    launchContainer('gg-probe-gg', { replace: true, guestSocketDir: gw.socketDir, config: CONFIG }),
-    launchContainer('gg-probe-lxd', { replace: true, config: CONFIG }),
-  ]);
-  await gw.until(() => gw!.service.inventory.get('gg-probe-gg')?.identity.initPid !== undefined, 15_000, 'gg-probe-gg in the inventory');
+  [viaGuestgate, viaLxd] = await launchTwins(gw, 'gg-probe', CONFIG);
 }, 120_000);
 
 afterAll(async () => {

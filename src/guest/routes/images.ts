@@ -6,15 +6,12 @@ import type { Resolved } from '../../inventory/inventory.ts';
 import { isEnabledFlag } from '../dialects.ts';
 import type { GuestDeps } from '../deps.ts';
 
-const FINGERPRINT = /^[0-9a-f]{1,64}$/;
-
 export function exportImage(deps: GuestDeps) {
   return async (ctx: Context, r: Resolved): Promise<void> => {
     const d = deps.dialect;
     if (!isEnabledFlag(r.instance.config, d.keys.images)) throw new GuestgateError('E_FORBIDDEN', `${d.keys.images} is not true`);
-    const fp = decodeURIComponentSafe(ctx.path.slice('/1.0/images/'.length, -'/export'.length)).toLowerCase();
-    if (!FINGERPRINT.test(fp) || (d.images.match === 'exact' && fp.length !== 64))
-      throw new GuestgateError('E_IMAGE_NOT_FOUND', 'not a fingerprint', { fingerprint: fp });
+    // lookup() rejects anything but hex (E_BAD_FINGERPRINT, answered as 404) before it touches a path.
+    const fp = decodeURIComponentSafe(ctx.path.slice('/1.0/images/'.length, -'/export'.length));
     const project = ctx.query.project;
     if (d.images.match === 'exact' && project !== undefined && project !== 'default')
       throw new GuestgateError('E_IMAGE_NOT_FOUND', 'images are served for project default only', { project });
