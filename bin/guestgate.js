@@ -11,7 +11,9 @@ const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   const bundled = join(root, 'node_modules', 'node', 'bin', 'node');
   if (!existsSync(bundled)) {
-    process.stderr.write(`guestgate: Node.js >= 24 is required (this is ${process.version}); run 'npm install' in ${root} first\n`);
+    process.stderr.write(
+      `guestgate: Node.js >= 24 is required (this is ${process.version}); run 'npm install' in ${root} first\n`,
+    );
     process.exit(1);
   }
   const child = spawn(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });

@@ -11,7 +11,11 @@ if (!existsSync(inventory)) {
 }
 const images = '.guestgate/demo-images';
 if (!existsSync(images) || readdirSync(images).length === 0) {
-  for (const img of [await unifiedImage(1 << 20), await splitImage(1 << 20), await splitImage(1 << 20, true)]) await writeToDir(images, img);
+  for (const img of [await unifiedImage(1 << 20), await splitImage(1 << 20), await splitImage(1 << 20, true)])
+    await writeToDir(images, img);
 }
 console.log(`demo: images available to guests (${images}):`);
-for (const f of readdirSync(images).filter((f) => !f.endsWith('.rootfs')).sort()) console.log(`  ${f}${existsSync(`${images}/${f}.rootfs`) ? '  (split)' : '  (unified)'}`);
+for (const f of readdirSync(images)
+  .filter((f) => !f.endsWith('.rootfs'))
+  .sort())
+  console.log(`  ${f}${existsSync(`${images}/${f}.rootfs`) ? '  (split)' : '  (unified)'}`);

@@ -72,10 +72,18 @@ try {
   const c2 = await launchContainer('gg-smoke2', { guestSocketDir: dir, replace: true });
   made.push(c2);
   check('launch gg-smoke2 (guestSocketDir)', true, `${Date.now() - t} ms`);
-  const ls = await c2.exec(['sh', '-c', 'test -d /dev/lxd && ls -la /dev/lxd && grep " /dev/lxd " /proc/self/mountinfo']);
+  const ls = await c2.exec([
+    'sh',
+    '-c',
+    'test -d /dev/lxd && ls -la /dev/lxd && grep " /dev/lxd " /proc/self/mountinfo',
+  ]);
   check('/dev/lxd is the bind-mounted dir', ls.code === 0, ls.stdout + ls.stderr);
   const hello = await c2.exec(['curl', '-s', '--unix-socket', '/dev/lxd/sock', 'http://lxd/1.0']);
-  check('host socket answers at /dev/lxd/sock inside', hello.stdout === 'hello from the host: GET /1.0', JSON.stringify(hello));
+  check(
+    'host socket answers at /dev/lxd/sock inside',
+    hello.stdout === 'hello from the host: GET /1.0',
+    JSON.stringify(hello),
+  );
   cfg = await c2.expandedConfig();
   check('security.devlxd=false', cfg.config['security.devlxd'] === 'false');
   await hostView(c2);

@@ -69,7 +69,10 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
   const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
   const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket);
   obs.servers.set('guest', guest.server);
-  log.info({ socket: guest.path, dialect: dialect.name, instances: inventory.size, source: inventory.source.kind }, 'guest API listening');
+  log.info(
+    { socket: guest.path, dialect: dialect.name, instances: inventory.size, source: inventory.source.kind },
+    'guest API listening',
+  );
   const hostEvents = new HostEvents(inventory, ready);
   let admin: AdminServer | undefined;
   if (config.admin.enabled) {
@@ -91,10 +94,15 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
   }
   let nocloud: NoCloudServer | undefined;
   if (config.nocloud.listen) {
-    nocloud = await startNoCloudServer({ ...config.nocloud, listen: config.nocloud.listen }, inventory, log.child({ part: 'nocloud' }), {
-      requests: obs.nocloudRequests,
-      latency: obs.nocloudLatency,
-    });
+    nocloud = await startNoCloudServer(
+      { ...config.nocloud, listen: config.nocloud.listen },
+      inventory,
+      log.child({ part: 'nocloud' }),
+      {
+        requests: obs.nocloudRequests,
+        latency: obs.nocloudLatency,
+      },
+    );
     obs.servers.set('nocloud', nocloud.server);
     log.info({ address: nocloud.address, identify_by: config.nocloud.identify_by }, 'NoCloud seed listening');
   }

@@ -27,7 +27,9 @@ interface Load {
 }
 
 async function load(c: Container, conns: number): Promise<Load> {
-  const r = await c.exec(['python3', '/tmp/load.py', String(conns), String(SECONDS), '/1.0/config/user.x'], { timeoutMs: 120_000 });
+  const r = await c.exec(['python3', '/tmp/load.py', String(conns), String(SECONDS), '/1.0/config/user.x'], {
+    timeoutMs: 120_000,
+  });
   if (r.code !== 0) throw new Error(`load.py in ${c.name}: ${r.stderr}`);
   return JSON.parse(r.stdout) as Load;
 }
@@ -35,9 +37,15 @@ async function load(c: Container, conns: number): Promise<Load> {
 async function exportRate(c: Container, fp: string): Promise<{ gbps: number; ms: number; bytes: number }> {
   const cmd = `for i in 0 1 2 3 4 5; do curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}\\n' --unix-socket /dev/lxd/sock http://lxd/1.0/images/${fp}/export; done`;
   const r = await c.exec(['sh', '-c', cmd], { timeoutMs: 300_000 });
-  const runs = r.stdout.trim().split('\n').map((l) => l.split(' '));
+  const runs = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' '));
   for (const [code] of runs) if (code !== '200') throw new Error(`export in ${c.name}: HTTP ${code}`);
-  const timed = runs.slice(1).map(([, size, t]) => ({ bytes: Number(size), s: Number(t) })).sort((a, b) => a.s - b.s);
+  const timed = runs
+    .slice(1)
+    .map(([, size, t]) => ({ bytes: Number(size), s: Number(t) }))
+    .sort((a, b) => a.s - b.s);
   const med = timed[Math.floor(timed.length / 2)]!;
   return { gbps: med.bytes / med.s / 1e9, ms: med.s * 1000, bytes: med.bytes };
 }
@@ -56,9 +64,14 @@ try {
   // A public image of incompressible data (plain tar), so both sides move the same real bytes.
   mkdirSync(join(work, 'rootfs'));
   writeFileSync(join(work, 'rootfs', 'blob'), randomBytes(IMAGE_MB * 1024 * 1024));
-  writeFileSync(join(work, 'metadata.yaml'), `architecture: x86_64\ncreation_date: ${Math.floor(Date.now() / 1000)}\nproperties:\n  description: guestgate bench\n`);
+  writeFileSync(
+    join(work, 'metadata.yaml'),
+    `architecture: x86_64\ncreation_date: ${Math.floor(Date.now() / 1000)}\nproperties:\n  description: guestgate bench\n`,
+  );
   execFileSync('tar', ['-cf', join(work, 'image.tar'), '-C', work, 'metadata.yaml', 'rootfs']);
-  fp = createHash('sha256').update(readFileSync(join(work, 'image.tar'))).digest('hex');
+  fp = createHash('sha256')
+    .update(readFileSync(join(work, 'image.tar')))
+    .digest('hex');
   await lxc(['image', 'delete', ALIAS]).catch(() => {});
   await lxc(['image', 'import', join(work, 'image.tar'), '--alias', ALIAS, '--public'], { timeoutMs: 300_000 });
   rmSync(join(work, 'rootfs'), { recursive: true });
@@ -70,18 +83,29 @@ try {
     launchContainer('gg-bench-lxd', { replace: true, config }),
   ]);
   made.push(gg!, lx!);
-  await gw.until(() => gw!.service.inventory.get('gg-bench-gg')?.identity.initPid !== undefined, 15_000, 'gg-bench-gg in the inventory');
+  await gw.until(
+    () => gw!.service.inventory.get('gg-bench-gg')?.identity.initPid !== undefined,
+    15_000,
+    'gg-bench-gg in the inventory',
+  );
   for (const c of made) await c.exec(['sh', '-c', 'cat > /tmp/load.py'], { input: LOAD });
 
-  console.log(`guest API from inside LXD containers, ${SECONDS} s per point, 2 load processes at most (python3 epoll, closed loop)`);
+  console.log(
+    `guest API from inside LXD containers, ${SECONDS} s per point, 2 load processes at most (python3 epoll, closed loop)`,
+  );
   console.log('conns | target    |     req/s |  p50 ms |  p99 ms | errors');
   const rows: { conns: number; g: Load; l: Load }[] = [];
   for (const n of CONNS) {
     const g = await load(gg!, n);
     const l = await load(lx!, n);
     rows.push({ conns: n, g, l });
-    for (const [name, r] of [['guestgate', g], ['LXD 5.0.2', l]] as const)
-      console.log(`${String(n).padStart(5)} | ${name.padEnd(9)} | ${r.req_s.toFixed(0).padStart(9)} | ${r.p50_ms.toFixed(3).padStart(7)} | ${r.p99_ms.toFixed(3).padStart(7)} | ${r.errors}`);
+    for (const [name, r] of [
+      ['guestgate', g],
+      ['LXD 5.0.2', l],
+    ] as const)
+      console.log(
+        `${String(n).padStart(5)} | ${name.padEnd(9)} | ${r.req_s.toFixed(0).padStart(9)} | ${r.p50_ms.toFixed(3).padStart(7)} | ${r.p99_ms.toFixed(3).padStart(7)} | ${r.errors}`,
+      );
   }
 
   // Cold fill first (not measured), then warm exports on both sides.
@@ -93,7 +117,9 @@ try {
 
   console.log('\nratios guestgate / LXD:');
   for (const r of rows)
-    console.log(`  ${String(r.conns).padStart(2)} conns: req/s x${(r.g.req_s / r.l.req_s).toFixed(1)}, p50 x${(r.l.p50_ms / r.g.p50_ms).toFixed(1)} lower, p99 x${(r.l.p99_ms / r.g.p99_ms).toFixed(1)} lower`);
+    console.log(
+      `  ${String(r.conns).padStart(2)} conns: req/s x${(r.g.req_s / r.l.req_s).toFixed(1)}, p50 x${(r.l.p50_ms / r.g.p50_ms).toFixed(1)} lower, p99 x${(r.l.p99_ms / r.g.p99_ms).toFixed(1)} lower`,
+    );
   console.log(`  export: x${(eg.gbps / el.gbps).toFixed(2)}`);
 } finally {
   for (const c of made) await c.delete().catch(() => {});

@@ -3,7 +3,9 @@ import http from 'node:http';
 import { rmSync } from 'node:fs';
 const path = process.argv[2];
 rmSync(path, { force: true });
-http.createServer((req, res) => {
-  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': 3 });
-  res.end('bar');
-}).listen(path, () => process.stdout.write('ready\n'));
+http
+  .createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': 3 });
+    res.end('bar');
+  })
+  .listen(path, () => process.stdout.write('ready\n'));

@@ -17,7 +17,11 @@ function connection() {
     let buf = Buffer.alloc(0);
     let t0 = 0n;
     const send = () => {
-      if (stop) return s.end(), resolve();
+      if (stop) {
+        s.end();
+        resolve();
+        return;
+      }
       t0 = process.hrtime.bigint();
       s.write(request);
     };
@@ -37,7 +41,10 @@ function connection() {
         send();
       }
     });
-    s.on('error', () => (errors++, resolve()));
+    s.on('error', () => {
+      errors++;
+      resolve();
+    });
     s.on('close', resolve);
   });
 }
@@ -53,4 +60,13 @@ stop = true;
 await Promise.all(all);
 lat.sort((a, b) => a - b);
 const q = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] / 1e6 : NaN);
-process.stdout.write(JSON.stringify({ requests: lat.length, seconds, rps: lat.length / seconds, p50_ms: q(0.5), p99_ms: q(0.99), errors }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    requests: lat.length,
+    seconds,
+    rps: lat.length / seconds,
+    p50_ms: q(0.5),
+    p99_ms: q(0.99),
+    errors,
+  }) + '\n',
+);

@@ -14,7 +14,11 @@ import { createNamespace } from '../../test/helpers/namespaces.ts';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '3' }, connections: { type: 'string', default: '1,16,64' }, rounds: { type: 'string', default: '3' } },
+  options: {
+    seconds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '1,16,64' },
+    rounds: { type: 'string', default: '3' },
+  },
 });
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
@@ -40,32 +44,54 @@ try {
     join(dir, 'guestgate.yaml'),
     `runtime_dir: ${dir}/run\nstate_dir: ${dir}/state\ninventory: {source: dir, dir: ${dir}/inventory}\nadmin: {enabled: false}\nlog: {level: warn}\n`,
   );
-  const gg = spawn(process.execPath, [join(root, 'bin/guestgate.js'), 'serve', '--config', join(dir, 'guestgate.yaml')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const gg = spawn(
+    process.execPath,
+    [join(root, 'bin/guestgate.js'), 'serve', '--config', join(dir, 'guestgate.yaml')],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   children.push(gg);
   const ggSock = join(dir, 'run/devlxd/sock');
   const bareSock = join(dir, 'bare.sock');
-  const bare = spawn(process.execPath, [join(here, 'bare-server.mjs'), bareSock], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const bare = spawn(process.execPath, [join(here, 'bare-server.mjs'), bareSock], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.push(bare);
   await waitLive(ggSock);
   await waitLive(bareSock);
 
   const load = async (sock: string, path: string, conns: number) => {
-    const r = await ns.exec([process.execPath, join(here, 'load.mjs'), sock, path, String(conns), String(SECONDS)], { timeoutMs: (SECONDS + 30) * 1000 });
+    const r = await ns.exec([process.execPath, join(here, 'load.mjs'), sock, path, String(conns), String(SECONDS)], {
+      timeoutMs: (SECONDS + 30) * 1000,
+    });
     if (r.code !== 0) throw new Error(`load generator failed: ${r.stderr}`);
     return JSON.parse(r.stdout) as { rps: number; p50_ms: number; p99_ms: number; errors: number; requests: number };
   };
 
-  console.log(`guestgate bench/guest-api  (node ${process.version}, ${cpus().length} cores, median of ${ROUNDS} interleaved ${SECONDS}s runs per point, client in a pid namespace)`);
+  console.log(
+    `guestgate bench/guest-api  (node ${process.version}, ${cpus().length} cores, median of ${ROUNDS} interleaved ${SECONDS}s runs per point, client in a pid namespace)`,
+  );
   console.log('target                          conns     req/s    p50 ms    p99 ms   errors   vs bare');
-  const row = (name: string, c: number, r: { rps: number; p50_ms: number; p99_ms: number; errors: number }, ref?: number) =>
+  const row = (
+    name: string,
+    c: number,
+    r: { rps: number; p50_ms: number; p99_ms: number; errors: number },
+    ref?: number,
+  ) =>
     console.log(
       `${name.padEnd(32)}${String(c).padStart(5)}${r.rps.toFixed(0).padStart(10)}${r.p50_ms.toFixed(3).padStart(10)}${r.p99_ms.toFixed(3).padStart(10)}${String(r.errors).padStart(9)}${ref ? `${((100 * r.rps) / ref).toFixed(0).padStart(9)}%` : ''}`,
     );
   const summary: string[] = [];
   type Result = Awaited<ReturnType<typeof load>>;
   // Rounds interleave the targets so machine noise hits all of them alike; each figure is the median.
-  const median = (rs: Result[], k: 'rps' | 'p50_ms' | 'p99_ms'): number => rs.map((r) => r[k]).sort((x, y) => x - y)[Math.floor(rs.length / 2)]!;
-  const med = (rs: Result[]): Result => ({ ...rs[0]!, rps: median(rs, 'rps'), p50_ms: median(rs, 'p50_ms'), p99_ms: median(rs, 'p99_ms'), errors: rs.reduce((n, r) => n + r.errors, 0) });
+  const median = (rs: Result[], k: 'rps' | 'p50_ms' | 'p99_ms'): number =>
+    rs.map((r) => r[k]).sort((x, y) => x - y)[Math.floor(rs.length / 2)]!;
+  const med = (rs: Result[]): Result => ({
+    ...rs[0]!,
+    rps: median(rs, 'rps'),
+    p50_ms: median(rs, 'p50_ms'),
+    p99_ms: median(rs, 'p99_ms'),
+    errors: rs.reduce((n, r) => n + r.errors, 0),
+  });
   const targets: [string, string, string][] = [
     ['bare node http (3-byte body)', bareSock, '/'],
     ['guestgate /1.0/config/user.key', ggSock, '/1.0/config/user.key'],
@@ -73,13 +99,16 @@ try {
   ];
   for (const c of CONNS) {
     const runs: Result[][] = targets.map(() => []);
-    for (let round = 0; round < ROUNDS; round++) for (const [i, [, sock, path]] of targets.entries()) runs[i]!.push(await load(sock, path, c));
+    for (let round = 0; round < ROUNDS; round++)
+      for (const [i, [, sock, path]] of targets.entries()) runs[i]!.push(await load(sock, path, c));
     const bare = med(runs[0]!);
     for (const [i, [name]] of targets.entries()) {
       const r = med(runs[i]!);
       row(name, c, r, i === 0 ? undefined : bare.rps);
       if (i === 1 && c === 16)
-        summary.push(`config key @16: ${r.rps.toFixed(0)} req/s = ${((100 * r.rps) / bare.rps).toFixed(0)}% of bare, ${(r.rps / LXD_502_RPS).toFixed(0)}x LXD 5.0.2's recorded ~${LXD_502_RPS} req/s, p99 ${r.p99_ms.toFixed(2)} ms`);
+        summary.push(
+          `config key @16: ${r.rps.toFixed(0)} req/s = ${((100 * r.rps) / bare.rps).toFixed(0)}% of bare, ${(r.rps / LXD_502_RPS).toFixed(0)}x LXD 5.0.2's recorded ~${LXD_502_RPS} req/s, p99 ${r.p99_ms.toFixed(2)} ms`,
+        );
     }
   }
   const status = readFileSync(`/proc/${gg.pid}/status`, 'utf8');

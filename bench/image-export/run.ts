@@ -28,7 +28,16 @@ const gbps = (bytes: number, s: number): string => `${(bytes / s / 1e9).toFixed(
 
 /** Download with curl over a unix socket; returns seconds and bytes. */
 async function curl(socket: string, url: string): Promise<{ s: number; bytes: number; status: string }> {
-  const { stdout } = await run('curl', ['-s', '--unix-socket', socket, '-o', '/dev/null', '-w', '%{http_code} %{time_total} %{size_download}', url]);
+  const { stdout } = await run('curl', [
+    '-s',
+    '--unix-socket',
+    socket,
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code} %{time_total} %{size_download}',
+    url,
+  ]);
   const [status, s, bytes] = stdout.trim().split(' ');
   return { status: status!, s: Number(s), bytes: Number(bytes) };
 }
@@ -45,7 +54,9 @@ async function measure(label: string, socket: string, url: string, expectBytes: 
     times.push(r.s);
   }
   const med = median(times);
-  console.log(`  ${label}: median ${(med * 1000).toFixed(1)} ms -> ${gbps(expectBytes, med)}  (runs: ${times.map((t) => (t * 1000).toFixed(0)).join(', ')} ms)`);
+  console.log(
+    `  ${label}: median ${(med * 1000).toFixed(1)} ms -> ${gbps(expectBytes, med)}  (runs: ${times.map((t) => (t * 1000).toFixed(0)).join(', ')} ms)`,
+  );
   return expectBytes / med;
 }
 
@@ -69,7 +80,15 @@ try {
   const file = join(upstream, img.fingerprint);
   console.log(`  ${img.fingerprint} (${(size / 1e6).toFixed(1)} MB, .tar.gz)`);
 
-  const svc = await createImageService({ cache_dir: undefined, max_size: 4 * size, pinned: [], upstreams: [{ type: 'dir', path: upstream, public: true }] }, { stateDir: join(dir, 'state'), log: pino({ level: 'silent' }) });
+  const svc = await createImageService(
+    {
+      cache_dir: undefined,
+      max_size: 4 * size,
+      pinned: [],
+      upstreams: [{ type: 'dir', path: upstream, public: true }],
+    },
+    { stateDir: join(dir, 'state'), log: pino({ level: 'silent' }) },
+  );
   const socket = join(dir, 'guest.sock');
   const server = http.createServer(async (req, res) => {
     const ac = new AbortController();
@@ -87,24 +106,38 @@ try {
 
   console.log('\ncold fill (dir upstream -> sha256 -> tmp -> fsync -> rename; the guest streams while it fills):');
   const cold = await curl(socket, url);
-  console.log(`  first export: ${(cold.s * 1000).toFixed(0)} ms -> ${gbps(cold.bytes, cold.s)} (status ${cold.status}, ${cold.bytes} bytes)`);
+  console.log(
+    `  first export: ${(cold.s * 1000).toFixed(0)} ms -> ${gbps(cold.bytes, cold.s)} (status ${cold.status}, ${cold.bytes} bytes)`,
+  );
 
   console.log(`\nwarm export over a unix socket (curl, ${RUNS} runs):`);
   const ours = await measure('guestgate', socket, url, size);
   const ru = process.resourceUsage();
-  console.log(`  guestgate process: max RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB, rss now ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `  guestgate process: max RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB, rss now ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+  );
   console.log(`  cache stats: ${JSON.stringify(svc.stats())}`);
 
   console.log('\nLXD:');
   if (!(await lxdAvailable())) {
-    console.log('  LXD NOT AVAILABLE (no /var/lib/lxd/unix.socket or `lxc info` failed): no side-by-side figure in this run.');
-    console.log('  Reference (shared/reference/lxd-5.0.2/README.md): LXD 5.0.2 devlxd export of an 89.5 MB image, ~35 ms with curl (~2.5 GB/s).');
-    if (ours) console.log(`  ratio vs that reference figure: ${(ours / 2.5e9).toFixed(2)}x (not measured side by side)`);
+    console.log(
+      '  LXD NOT AVAILABLE (no /var/lib/lxd/unix.socket or `lxc info` failed): no side-by-side figure in this run.',
+    );
+    console.log(
+      '  Reference (shared/reference/lxd-5.0.2/README.md): LXD 5.0.2 devlxd export of an 89.5 MB image, ~35 ms with curl (~2.5 GB/s).',
+    );
+    if (ours)
+      console.log(`  ratio vs that reference figure: ${(ours / 2.5e9).toFixed(2)}x (not measured side by side)`);
   } else {
     // Same image into LXD, public, then LXD's own export of it: the main API over unix.socket uses
     // the same imageExport/ServeContent code as the devlxd route.
     await run('lxc', ['image', 'import', file, '--public'], { timeout: 120_000 }).catch(() => undefined);
-    const theirs = await measure('LXD (main API export, unix.socket)', '/var/lib/lxd/unix.socket', `http://unix.socket/1.0/images/${img.fingerprint}/export`, size);
+    const theirs = await measure(
+      'LXD (main API export, unix.socket)',
+      '/var/lib/lxd/unix.socket',
+      `http://unix.socket/1.0/images/${img.fingerprint}/export`,
+      size,
+    );
     if (ours && theirs) console.log(`  ratio guestgate / LXD: ${(ours / theirs).toFixed(2)}x`);
     await run('lxc', ['image', 'delete', img.fingerprint]).catch(() => undefined);
   }

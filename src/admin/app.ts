@@ -34,7 +34,12 @@ export function createAdminApp(deps: AdminDeps): Koa {
 
   app.use(errorsAndMetrics(deps));
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true, methodNotAllowed: () => new GuestgateError('E_METHOD_NOT_ALLOWED', 'method not allowed') }));
+  app.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new GuestgateError('E_METHOD_NOT_ALLOWED', 'method not allowed'),
+    }),
+  );
   app.on('error', (err: Error) => deps.log.debug({ err }, 'admin connection error'));
   return app;
 }
@@ -44,7 +49,8 @@ function errorsAndMetrics(deps: AdminDeps) {
     const started = performance.now();
     try {
       await next();
-      if (ctx.status === 404 && ctx.body == null) throw new GuestgateError('E_NOT_FOUND', `no such endpoint: ${ctx.method} ${ctx.path}`);
+      if (ctx.status === 404 && ctx.body == null)
+        throw new GuestgateError('E_NOT_FOUND', `no such endpoint: ${ctx.method} ${ctx.path}`);
     } catch (e) {
       const w = toAdminError(e);
       ctx.status = w.status;
@@ -54,7 +60,8 @@ function errorsAndMetrics(deps: AdminDeps) {
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       deps.obs.adminRequests.inc({ route, method: ctx.method, status: String(ctx.status) });
       deps.obs.adminLatency.observe({ route }, (performance.now() - started) / 1000);
-      if (ctx.method !== 'GET') deps.log.info({ method: ctx.method, path: ctx.path, status: ctx.status }, 'admin request');
+      if (ctx.method !== 'GET')
+        deps.log.info({ method: ctx.method, path: ctx.path, status: ctx.status }, 'admin request');
     }
   };
 }

@@ -6,7 +6,8 @@ import { FileValueError, GuestgateError } from '../errors.ts';
 import { BODY } from './instances.ts';
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const tooLarge = (): GuestgateError => new GuestgateError('E_TOO_LARGE', `${BODY} larger than ${limit} bytes`, { limit });
+  const tooLarge = (): GuestgateError =>
+    new GuestgateError('E_TOO_LARGE', `${BODY} larger than ${limit} bytes`, { limit });
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
@@ -38,7 +39,11 @@ export function parseBody(text: string, contentType: string | undefined): unknow
       throw new FileValueError('E_INVENTORY', BODY, '', `invalid YAML: ${y.reason ?? (e as Error).message}${where}`);
     }
   }
-  if (text.trim() === '') throw new GuestgateError('E_BAD_REQUEST', `${BODY}: empty (expected JSON, or YAML with Content-Type: application/yaml)`);
+  if (text.trim() === '')
+    throw new GuestgateError(
+      'E_BAD_REQUEST',
+      `${BODY}: empty (expected JSON, or YAML with Content-Type: application/yaml)`,
+    );
   try {
     return JSON.parse(text);
   } catch (e) {

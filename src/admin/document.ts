@@ -12,7 +12,15 @@ export function instanceDocument(i: Instance): Record<string, unknown> {
   if (id.rootUid !== undefined) identity.root_uid = id.rootUid;
   if (id.addresses !== undefined) identity.addresses = [...id.addresses];
   if (id.nocloudToken !== undefined) identity.nocloud_token = id.nocloudToken;
-  return { name: i.name, project: i.project, type: i.type, location: i.location, config: { ...i.config }, devices: { ...i.devices }, identity };
+  return {
+    name: i.name,
+    project: i.project,
+    type: i.type,
+    location: i.location,
+    config: { ...i.config },
+    devices: { ...i.devices },
+    identity,
+  };
 }
 
 export interface InstanceView extends Record<string, unknown> {

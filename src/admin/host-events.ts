@@ -29,7 +29,10 @@ export interface DeviceChange {
 }
 
 /** Every config key (not only user.*) and device that differs. Pure. */
-export function instanceChanges(before: Instance, after: Instance): { config: ConfigChange[]; devices: DeviceChange[] } {
+export function instanceChanges(
+  before: Instance,
+  after: Instance,
+): { config: ConfigChange[]; devices: DeviceChange[] } {
   const config: ConfigChange[] = [];
   for (const key of [...new Set([...Object.keys(before.config), ...Object.keys(after.config)])].sort()) {
     const old_value = before.config[key] ?? '';
@@ -60,7 +63,12 @@ export function eventForReady(i: Instance, r: ReadyRecord): HostEvent {
   return make(r.state === 'Ready' ? 'instance-ready' : 'instance-started', i, r.since, { state: r.state });
 }
 
-function make(action: HostEvent['action'], i: Instance, timestamp: string, metadata: Record<string, unknown>): HostEvent {
+function make(
+  action: HostEvent['action'],
+  i: Instance,
+  timestamp: string,
+  metadata: Record<string, unknown>,
+): HostEvent {
   return { type: 'lifecycle', action, timestamp, instance: i.key, project: i.project, name: i.name, metadata };
 }
 

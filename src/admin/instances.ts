@@ -46,7 +46,8 @@ export class InstanceService {
   create(doc: unknown): Promise<Instance> {
     return this.#serial(async () => {
       const after = parseDocument(doc);
-      if (this.#inventory.get(after.key)) throw new GuestgateError('E_CONFLICT', `instance "${after.key}" already exists`, { instance: after.key });
+      if (this.#inventory.get(after.key))
+        throw new GuestgateError('E_CONFLICT', `instance "${after.key}" already exists`, { instance: after.key });
       return this.#write(undefined, after);
     });
   }
@@ -57,7 +58,11 @@ export class InstanceService {
       const before = this.get(key);
       const after = parseDocument(doc);
       if (after.key !== key)
-        throw new GuestgateError('E_BAD_REQUEST', `${BODY}: name/project name instance "${after.key}", not "${key}" (renames are not supported)`, { instance: key, key: 'name' });
+        throw new GuestgateError(
+          'E_BAD_REQUEST',
+          `${BODY}: name/project name instance "${after.key}", not "${key}" (renames are not supported)`,
+          { instance: key, key: 'name' },
+        );
       return this.#write(before, after);
     });
   }
@@ -88,7 +93,10 @@ export class InstanceService {
 
   async unsetConfig(key: string, configKey: string): Promise<Instance> {
     if (this.get(key).config[configKey] === undefined)
-      throw new GuestgateError('E_NOT_FOUND', `instance "${key}" has no config key "${configKey}"`, { instance: key, key: configKey });
+      throw new GuestgateError('E_NOT_FOUND', `instance "${key}" has no config key "${configKey}"`, {
+        instance: key,
+        key: configKey,
+      });
     return this.patch(key, { config: { [configKey]: null } });
   }
 
@@ -138,11 +146,18 @@ export function parseDocument(doc: unknown): Instance {
 }
 
 function checkName(name: string, re: RegExp, what: string, key: string): void {
-  if (!re.test(name)) throw new GuestgateError('E_BAD_REQUEST', `${BODY}: ${key}: invalid ${what} ${JSON.stringify(name)}`, { key, problem: `invalid ${what}` });
+  if (!re.test(name))
+    throw new GuestgateError('E_BAD_REQUEST', `${BODY}: ${key}: invalid ${what} ${JSON.stringify(name)}`, {
+      key,
+      problem: `invalid ${what}`,
+    });
 }
 
 const notWritable = (kind: string): GuestgateError =>
-  new GuestgateError('E_METHOD_NOT_IMPLEMENTED', `the "${kind}" inventory source is read-only; change instances there`, { source: kind });
+  new GuestgateError(
+    'E_METHOD_NOT_IMPLEMENTED',
+    `the "${kind}" inventory source is read-only; change instances there`,
+    { source: kind },
+  );
 
 export const keyOf = (name: string, project: string | undefined): string => instanceKey(project || 'default', name);
-

@@ -3,9 +3,11 @@
 
 type Labels = Readonly<Record<string, string>>;
 
-const escape = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 const labelText = (l: Labels): string => {
-  const parts = Object.keys(l).sort().map((k) => `${k}="${escape(l[k]!)}"`);
+  const parts = Object.keys(l)
+    .sort()
+    .map((k) => `${k}="${escapeLabel(l[k]!)}"`);
   return parts.length ? `{${parts.join(',')}}` : '';
 };
 const fmt = (n: number): string => (Number.isFinite(n) ? String(n) : n > 0 ? '+Inf' : n < 0 ? '-Inf' : 'NaN');
@@ -56,7 +58,10 @@ export class Histogram {
   child(labels: Labels): (v: number) => void {
     const k = labelText(labels);
     let s = this.#series.get(k);
-    if (!s) this.#series.set(k, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    if (!s) {
+      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.#series.set(k, s);
+    }
     const series = s;
     return (v) => {
       for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) series.counts[i]!++;
@@ -67,7 +72,9 @@ export class Histogram {
   render(): string {
     let s = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`;
     for (const { labels, counts, sum, count } of this.#series.values()) {
-      this.buckets.forEach((b, i) => (s += `${this.name}_bucket${labelText({ ...labels, le: fmt(b) })} ${counts[i]}\n`));
+      this.buckets.forEach((b, i) => {
+        s += `${this.name}_bucket${labelText({ ...labels, le: fmt(b) })} ${counts[i]}\n`;
+      });
       s += `${this.name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}\n`;
       s += `${this.name}_sum${labelText(labels)} ${fmt(sum)}\n${this.name}_count${labelText(labels)} ${count}\n`;
     }

@@ -14,28 +14,76 @@ export interface StatsSource {
 
 export class Observability {
   readonly registry = new Registry();
-  readonly guestRequests = this.registry.counter('guestgate_guest_requests_total', 'Guest API requests by endpoint and status.');
-  readonly guestLatency = this.registry.histogram('guestgate_guest_request_duration_seconds', 'Guest API request latency by endpoint.');
-  readonly adminRequests = this.registry.counter('guestgate_admin_requests_total', 'Admin API requests by route, method and status.');
-  readonly adminLatency = this.registry.histogram('guestgate_admin_request_duration_seconds', 'Admin API request latency by route.');
-  readonly nocloudRequests = this.registry.counter('guestgate_nocloud_requests_total', 'NoCloud HTTP requests by file and status.');
-  readonly nocloudLatency = this.registry.histogram('guestgate_nocloud_request_duration_seconds', 'NoCloud HTTP request latency by file.');
+  readonly guestRequests = this.registry.counter(
+    'guestgate_guest_requests_total',
+    'Guest API requests by endpoint and status.',
+  );
+  readonly guestLatency = this.registry.histogram(
+    'guestgate_guest_request_duration_seconds',
+    'Guest API request latency by endpoint.',
+  );
+  readonly adminRequests = this.registry.counter(
+    'guestgate_admin_requests_total',
+    'Admin API requests by route, method and status.',
+  );
+  readonly adminLatency = this.registry.histogram(
+    'guestgate_admin_request_duration_seconds',
+    'Admin API request latency by route.',
+  );
+  readonly nocloudRequests = this.registry.counter(
+    'guestgate_nocloud_requests_total',
+    'NoCloud HTTP requests by file and status.',
+  );
+  readonly nocloudLatency = this.registry.histogram(
+    'guestgate_nocloud_request_duration_seconds',
+    'NoCloud HTTP request latency by file.',
+  );
   readonly readyWaiters = { count: 0 };
   readonly servers = new Map<string, Server>();
 
   constructor(parts: { inventory: Inventory; hub: EventHub; images?: unknown }) {
     const r = this.registry;
-    r.collect({ name: 'guestgate_instances', help: 'Instances in the inventory.', type: 'gauge', collect: () => [{ value: parts.inventory.size }] });
-    r.collect({ name: 'guestgate_guest_event_listeners', help: 'Connected guest event listeners.', type: 'gauge', collect: () => [{ value: parts.hub.listenerCount }] });
-    r.collect({ name: 'guestgate_guest_events_delivered_total', help: 'Guest events written to listeners.', type: 'counter', collect: () => [{ value: parts.hub.delivered }] });
-    r.collect({ name: 'guestgate_ready_waiters', help: 'Pending readiness long-polls on the admin API.', type: 'gauge', collect: () => [{ value: this.readyWaiters.count }] });
-    r.collect({ name: 'guestgate_connections', help: 'Open connections by listener.', type: 'gauge', collect: () => this.#connections() });
+    r.collect({
+      name: 'guestgate_instances',
+      help: 'Instances in the inventory.',
+      type: 'gauge',
+      collect: () => [{ value: parts.inventory.size }],
+    });
+    r.collect({
+      name: 'guestgate_guest_event_listeners',
+      help: 'Connected guest event listeners.',
+      type: 'gauge',
+      collect: () => [{ value: parts.hub.listenerCount }],
+    });
+    r.collect({
+      name: 'guestgate_guest_events_delivered_total',
+      help: 'Guest events written to listeners.',
+      type: 'counter',
+      collect: () => [{ value: parts.hub.delivered }],
+    });
+    r.collect({
+      name: 'guestgate_ready_waiters',
+      help: 'Pending readiness long-polls on the admin API.',
+      type: 'gauge',
+      collect: () => [{ value: this.readyWaiters.count }],
+    });
+    r.collect({
+      name: 'guestgate_connections',
+      help: 'Open connections by listener.',
+      type: 'gauge',
+      collect: () => this.#connections(),
+    });
     const images = parts.images as Partial<StatsSource> | undefined;
     if (images && typeof images.stats === 'function') {
       const stats = images.stats.bind(images);
       // Each numeric field of stats() becomes guestgate_cache_<field> (bytes, hits, misses, fills,
       // evictions, upstream_errors, ... whatever the image service reports).
-      r.collect({ name: 'guestgate_cache', help: 'Image cache statistics (field label).', type: 'gauge', collect: async () => cacheSamples(await stats()) });
+      r.collect({
+        name: 'guestgate_cache',
+        help: 'Image cache statistics (field label).',
+        type: 'gauge',
+        collect: async () => cacheSamples(await stats()),
+      });
     }
   }
 
@@ -47,7 +95,13 @@ export class Observability {
       observe: (endpoint, status, seconds, instance?: string) => {
         const key = `${endpoint} ${status}`;
         let s = series.get(key);
-        if (!s) series.set(key, (s = { inc: this.guestRequests.child({ endpoint, status: String(status) }), observe: this.guestLatency.child({ endpoint }) }));
+        if (!s) {
+          s = {
+            inc: this.guestRequests.child({ endpoint, status: String(status) }),
+            observe: this.guestLatency.child({ endpoint }),
+          };
+          series.set(key, s);
+        }
         s.inc();
         s.observe(seconds);
         if (logAll || debug) {

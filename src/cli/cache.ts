@@ -13,8 +13,10 @@ export interface CliIo {
 }
 const stdio: CliIo = { out: (s) => void process.stdout.write(s) };
 
-export const configOption = (): Option => new Option('-c, --config <file>', 'service config file').default(DEFAULT_CONFIG);
-export const outputOption = (): Option => new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
+export const configOption = (): Option =>
+  new Option('-c, --config <file>', 'service config file').default(DEFAULT_CONFIG);
+export const outputOption = (): Option =>
+  new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
 
 /** A sub-command of an offline verb group: it reads the service config and prints in a chosen format. */
 export const offlineVerb = (parent: Command, name: string, description: string): Command =>
@@ -22,7 +24,11 @@ export const offlineVerb = (parent: Command, name: string, description: string):
 
 export function cacheSettings(configFile: string): { cacheDir: string; maxSize: number; pinned: readonly string[] } {
   const cfg = loadConfig(configFile);
-  return { cacheDir: defaultCacheDir(cfg.images, cfg.state_dir), maxSize: cfg.images.max_size, pinned: cfg.images.pinned };
+  return {
+    cacheDir: defaultCacheDir(cfg.images, cfg.state_dir),
+    maxSize: cfg.images.max_size,
+    pinned: cfg.images.pinned,
+  };
 }
 
 const stepsTable = (steps: StepReport[]): string =>
@@ -32,38 +38,58 @@ const stepsTable = (steps: StepReport[]): string =>
   );
 
 export function cacheCommand(io: CliIo = stdio): Command {
-  const cmd = new Command('cache').description('inspect and maintain the image cache (offline; stop the service for verify/gc)');
+  const cmd = new Command('cache').description(
+    'inspect and maintain the image cache (offline; stop the service for verify/gc)',
+  );
 
-  offlineVerb(cmd, 'ls', 'summary of the cache: folder, images, bytes, bound')
-    .action(async (o: { config: string; output: OutputFormat }) => {
+  offlineVerb(cmd, 'ls', 'summary of the cache: folder, images, bytes, bound').action(
+    async (o: { config: string; output: OutputFormat }) => {
       const s = cacheSettings(o.config);
       const { ok, bad } = await readManifests(s.cacheDir);
       const bytes = ok.reduce((n, m) => n + manifestSize(m), 0);
       const pinned = ok.filter((m) => m.pinned || s.pinned.includes(m.fingerprint));
-      const data = { cache_dir: s.cacheDir, images: ok.length, bytes, max_size: s.maxSize, pinned: pinned.length, pinned_bytes: pinned.reduce((n, m) => n + manifestSize(m), 0), unreadable_manifests: bad.length };
+      const data = {
+        cache_dir: s.cacheDir,
+        images: ok.length,
+        bytes,
+        max_size: s.maxSize,
+        pinned: pinned.length,
+        pinned_bytes: pinned.reduce((n, m) => n + manifestSize(m), 0),
+        unreadable_manifests: bad.length,
+      };
       io.out(
         render(data, o.output, () =>
           table(
-            Object.entries(data).map(([k, v]) => ({ key: k, value: k.includes('bytes') || k === 'max_size' ? `${humanBytes(Number(v))} (${v})` : v })),
+            Object.entries(data).map(([k, v]) => ({
+              key: k,
+              value: k.includes('bytes') || k === 'max_size' ? `${humanBytes(Number(v))} (${v})` : v,
+            })),
             ['key', 'value'],
           ),
         ),
       );
-    });
+    },
+  );
 
-  offlineVerb(cmd, 'verify', 'sweep tmp files, check manifests, re-hash every blob, drop what is broken or unreferenced')
-    .action(async (o: { config: string; output: OutputFormat }) => {
-      const s = cacheSettings(o.config);
-      const steps = await verifyCache(s.cacheDir, ttyProgress(io.progress));
-      io.out(render(steps, o.output, () => stepsTable(steps)));
-    });
+  offlineVerb(
+    cmd,
+    'verify',
+    'sweep tmp files, check manifests, re-hash every blob, drop what is broken or unreferenced',
+  ).action(async (o: { config: string; output: OutputFormat }) => {
+    const s = cacheSettings(o.config);
+    const steps = await verifyCache(s.cacheDir, ttyProgress(io.progress));
+    io.out(render(steps, o.output, () => stepsTable(steps)));
+  });
 
-  offlineVerb(cmd, 'gc', 'sweep tmp files, drop unreferenced blobs, evict least recently used images down to images.max_size')
-    .action(async (o: { config: string; output: OutputFormat }) => {
-      const s = cacheSettings(o.config);
-      const steps = await gcCache(s.cacheDir, s.maxSize, s.pinned);
-      io.out(render(steps, o.output, () => stepsTable(steps)));
-    });
+  offlineVerb(
+    cmd,
+    'gc',
+    'sweep tmp files, drop unreferenced blobs, evict least recently used images down to images.max_size',
+  ).action(async (o: { config: string; output: OutputFormat }) => {
+    const s = cacheSettings(o.config);
+    const steps = await gcCache(s.cacheDir, s.maxSize, s.pinned);
+    io.out(render(steps, o.output, () => stepsTable(steps)));
+  });
 
   return cmd;
 }

@@ -34,18 +34,44 @@ export class AdminClient {
   raw(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Response> {
     return new Promise((resolve, reject) => {
       const req = request(
-        { socketPath: this.socket, method, path, headers: { Host: 'guestgate', ...headers, ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) } },
+        {
+          socketPath: this.socket,
+          method,
+          path,
+          headers: {
+            Host: 'guestgate',
+            ...headers,
+            ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+          },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              contentType: String(res.headers['content-type'] ?? ''),
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
           res.on('error', reject);
         },
       );
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED')
-          reject(new GuestgateError('E_UNAVAILABLE', `cannot reach the admin API at ${this.socket} (${e.code}): is \`guestgate serve\` running? (--admin <socket> names another socket)`));
-        else if (e.code === 'EACCES') reject(new GuestgateError('E_FORBIDDEN', `permission denied on ${this.socket}: the admin socket is root-only by default`));
+          reject(
+            new GuestgateError(
+              'E_UNAVAILABLE',
+              `cannot reach the admin API at ${this.socket} (${e.code}): is \`guestgate serve\` running? (--admin <socket> names another socket)`,
+            ),
+          );
+        else if (e.code === 'EACCES')
+          reject(
+            new GuestgateError(
+              'E_FORBIDDEN',
+              `permission denied on ${this.socket}: the admin socket is root-only by default`,
+            ),
+          );
         else reject(e);
       });
       req.end(body);

@@ -33,37 +33,69 @@ async function openCatalog(s: ReturnType<typeof cacheSettings>): Promise<Catalog
 }
 
 export function imagesCommand(io: CliIo = stdio): Command {
-  const cmd = new Command('images').description('images in the export cache (offline; a running service sees changes after restart)');
+  const cmd = new Command('images').description(
+    'images in the export cache (offline; a running service sees changes after restart)',
+  );
 
-  offlineVerb(cmd, 'import', 'import image files: one unified tarball per argument, or with --split a metadata tarball and its rootfs')
+  offlineVerb(
+    cmd,
+    'import',
+    'import image files: one unified tarball per argument, or with --split a metadata tarball and its rootfs',
+  )
     .argument('<file...>')
-    .option('--split', 'the two files are one split image: metadata tarball, then rootfs (squashfs = container, qcow2 = VM)')
+    .option(
+      '--split',
+      'the two files are one split image: metadata tarball, then rootfs (squashfs = container, qcow2 = VM)',
+    )
     .option('--private', 'guests may not export it (default: public)')
     .option('--pin', 'never evict it')
-    .action(async (files: string[], o: { split?: boolean; private?: boolean; pin?: boolean; config: string; output: OutputFormat }) => {
-      const s = cacheSettings(o.config);
-      if (o.split && files.length !== 2) throw new Error('--split takes exactly two files: metadata tarball, then rootfs');
-      const catalog = await openCatalog(s);
-      const groups = o.split ? [files] : files.map((f) => [f]);
-      const progress = ttyProgress(io.progress);
-      const done: Manifest[] = [];
-      for (const g of groups) {
-        let total = 0;
-        for (const f of g) total += (await stat(f)).size;
-        progress.start(`import ${g.join(' + ')}`, 2 * total); // hash pass + verified copy pass
-        done.push(await importImage(s.cacheDir, catalog, g, { public: !o.private, pinned: !!o.pin, onBytes: (n) => progress.add(n) }));
-        progress.done();
-      }
-      await catalog.settle();
-      io.out(render(done.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))), o.output, () => table(rows(done, s.pinned), COLUMNS)));
-    });
+    .action(
+      async (
+        files: string[],
+        o: { split?: boolean; private?: boolean; pin?: boolean; config: string; output: OutputFormat },
+      ) => {
+        const s = cacheSettings(o.config);
+        if (o.split && files.length !== 2)
+          throw new Error('--split takes exactly two files: metadata tarball, then rootfs');
+        const catalog = await openCatalog(s);
+        const groups = o.split ? [files] : files.map((f) => [f]);
+        const progress = ttyProgress(io.progress);
+        const done: Manifest[] = [];
+        for (const g of groups) {
+          let total = 0;
+          for (const f of g) total += (await stat(f)).size;
+          progress.start(`import ${g.join(' + ')}`, 2 * total); // hash pass + verified copy pass
+          done.push(
+            await importImage(s.cacheDir, catalog, g, {
+              public: !o.private,
+              pinned: !!o.pin,
+              onBytes: (n) => progress.add(n),
+            }),
+          );
+          progress.done();
+        }
+        await catalog.settle();
+        io.out(
+          render(
+            done.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))),
+            o.output,
+            () => table(rows(done, s.pinned), COLUMNS),
+          ),
+        );
+      },
+    );
 
-  offlineVerb(cmd, 'ls', 'list cached images')
-    .action(async (o: { config: string; output: OutputFormat }) => {
-      const s = cacheSettings(o.config);
-      const { ok } = await readManifests(s.cacheDir);
-      io.out(render(ok.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))), o.output, () => table(rows(ok, s.pinned), COLUMNS)));
-    });
+  offlineVerb(cmd, 'ls', 'list cached images').action(async (o: { config: string; output: OutputFormat }) => {
+    const s = cacheSettings(o.config);
+    const { ok } = await readManifests(s.cacheDir);
+    io.out(
+      render(
+        ok.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))),
+        o.output,
+        () => table(rows(ok, s.pinned), COLUMNS),
+      ),
+    );
+  });
 
   offlineVerb(cmd, 'rm', 'remove cached images (unique fingerprint prefixes accepted)')
     .argument('<fingerprint...>')
@@ -88,8 +120,13 @@ export function imagesCommand(io: CliIo = stdio): Command {
       const m = resolveCached(catalog.list(), fp);
       const next = (await catalog.setPinned(m.fingerprint, !o.unpin))!;
       await catalog.settle();
-      if (o.unpin && s.pinned.includes(m.fingerprint)) io.out('note: images.pinned in the config still pins this image\n');
-      io.out(render(toInfo(next, next.pinned || s.pinned.includes(next.fingerprint)), o.output, () => table(rows([next], s.pinned), COLUMNS)));
+      if (o.unpin && s.pinned.includes(m.fingerprint))
+        io.out('note: images.pinned in the config still pins this image\n');
+      io.out(
+        render(toInfo(next, next.pinned || s.pinned.includes(next.fingerprint)), o.output, () =>
+          table(rows([next], s.pinned), COLUMNS),
+        ),
+      );
     });
 
   return cmd;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { GuestgateError } from '../errors.ts';
 import { parseInstanceYaml } from '../inventory/parse.ts';
-import { parseDuration, ValidationError } from '../config/validate.ts';
+import { parseDuration, type ValidationError } from '../config/validate.ts';
 import { AdminClient, adminSocketFrom, instancePath, type ConnectOptions } from './client.ts';
 import { outputOption, print, table, type Format } from './output.ts';
 
@@ -46,9 +46,20 @@ const showTable = (v: View): string => {
     ['type', v.type],
     ['state', v.state_since ? `${v.state} (since ${v.state_since})` : v.state],
   ];
-  for (const [k, val] of Object.entries(v.config).sort()) rows.push([`config ${k}`, val.includes('\n') ? `${val.split('\n')[0]} ... (${val.split('\n').length} lines)` : val]);
-  for (const [n, d] of Object.entries(v.devices).sort()) rows.push([`device ${n}`, Object.entries(d).map(([k, x]) => `${k}=${x}`).join(' ')]);
-  for (const [k, x] of Object.entries(v.identity)) rows.push([`identity ${k}`, Array.isArray(x) ? x.join(',') : String(x)]);
+  for (const [k, val] of Object.entries(v.config).sort())
+    rows.push([
+      `config ${k}`,
+      val.includes('\n') ? `${val.split('\n')[0]} ... (${val.split('\n').length} lines)` : val,
+    ]);
+  for (const [n, d] of Object.entries(v.devices).sort())
+    rows.push([
+      `device ${n}`,
+      Object.entries(d)
+        .map(([k, x]) => `${k}=${x}`)
+        .join(' '),
+    ]);
+  for (const [k, x] of Object.entries(v.identity))
+    rows.push([`identity ${k}`, Array.isArray(x) ? x.join(',') : String(x)]);
   return table(['FIELD', 'VALUE'], rows);
 };
 
@@ -106,7 +117,10 @@ function set(): Command {
       let v: View;
       if (o.device) {
         const cur = await c.call<View>('GET', instancePath(name));
-        v = await c.call<View>('PUT', instancePath(name, `/devices/${encodeURIComponent(o.device)}`), { ...cur.devices[o.device], ...kv });
+        v = await c.call<View>('PUT', instancePath(name, `/devices/${encodeURIComponent(o.device)}`), {
+          ...cur.devices[o.device],
+          ...kv,
+        });
       } else v = await c.call<View>('PATCH', instancePath(name), { config: kv });
       print(fmt(cmd), v, () => '');
     });
@@ -114,7 +128,9 @@ function set(): Command {
 
 function unset(): Command {
   return new Command('unset')
-    .description('remove config keys; with --device, remove keys of that device, or the whole device when no key is given')
+    .description(
+      'remove config keys; with --device, remove keys of that device, or the whole device when no key is given',
+    )
     .argument('<name>')
     .argument('[keys...]')
     .option('-d, --device <device>', 'work on this device')
@@ -139,7 +155,8 @@ function unset(): Command {
         if (keys.length === 0) throw new GuestgateError('E_BAD_REQUEST', 'name at least one config key to unset');
         const cur = await c.call<View>('GET', instancePath(name));
         const missing = keys.find((k) => !(k in cur.config));
-        if (missing !== undefined) throw new GuestgateError('E_NOT_FOUND', `instance "${cur.key}" has no config key "${missing}"`);
+        if (missing !== undefined)
+          throw new GuestgateError('E_NOT_FOUND', `instance "${cur.key}" has no config key "${missing}"`);
         v = await c.call<View>('PATCH', instancePath(name), { config: Object.fromEntries(keys.map((k) => [k, null])) });
       }
       print(fmt(cmd), v, () => '');
@@ -158,7 +175,11 @@ function edit(): Command {
       writeFileSync(file, before, { mode: 0o600 });
       const editor = process.env.VISUAL || process.env.EDITOR || 'vi';
       const r = spawnSync('sh', ['-c', `${editor} "$1"`, 'sh', file], { stdio: 'inherit' });
-      if (r.status !== 0) throw new GuestgateError('E_BAD_REQUEST', `editor "${editor}" failed (exit ${r.status ?? r.signal}); nothing changed. Your copy: ${file}`);
+      if (r.status !== 0)
+        throw new GuestgateError(
+          'E_BAD_REQUEST',
+          `editor "${editor}" failed (exit ${r.status ?? r.signal}); nothing changed. Your copy: ${file}`,
+        );
       const after = readFileSync(file, 'utf8');
       if (after === before) {
         rmSync(dir, { recursive: true, force: true });
@@ -168,7 +189,10 @@ function edit(): Command {
       try {
         parseInstanceYaml(after, file);
       } catch (e) {
-        throw new GuestgateError('E_INVENTORY', `${(e as Error).message}\nnothing was sent; your edits are kept in ${file}`);
+        throw new GuestgateError(
+          'E_INVENTORY',
+          `${(e as Error).message}\nnothing was sent; your edits are kept in ${file}`,
+        );
       }
       await c.call('PUT', instancePath(name), undefined, { yaml: after });
       rmSync(dir, { recursive: true, force: true });
@@ -202,7 +226,10 @@ function waitReady(): Command {
       const after = o.after === 'now' ? new Date().toISOString() : o.after;
       const sep = instancePath(name).includes('?') ? '&' : '?';
       const q = `${sep}wait=Ready&timeout=${ms}ms${after ? `&after=${encodeURIComponent(after)}` : ''}`;
-      const r = await client(cmd).call<{ instance: string; state: string; since: string }>('GET', instancePath(name, '/state') + q);
+      const r = await client(cmd).call<{ instance: string; state: string; since: string }>(
+        'GET',
+        instancePath(name, '/state') + q,
+      );
       print(fmt(cmd), r, () => `${r.instance} ${r.state} (since ${r.since})\n`);
     });
 }

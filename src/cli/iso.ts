@@ -23,8 +23,15 @@ export function makeCidataIso(srcDir: string, files: readonly string[], out: str
   for (const t of TOOLS) {
     const path = which(t.bin);
     if (!path) continue;
-    const r = spawnSync(path, [...t.args, '-output', out, '-volid', 'cidata', '-joliet', '-rock', '-quiet', ...files], { cwd: srcDir, encoding: 'utf8' });
-    if (r.status !== 0) throw new GuestgateError('E_INTERNAL', `${t.bin} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim()}`);
+    const r = spawnSync(path, [...t.args, '-output', out, '-volid', 'cidata', '-joliet', '-rock', '-quiet', ...files], {
+      cwd: srcDir,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0)
+      throw new GuestgateError(
+        'E_INTERNAL',
+        `${t.bin} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim()}`,
+      );
     return t.bin;
   }
   throw new GuestgateError(

@@ -10,7 +10,9 @@ import { withExitOverride } from './exit-override.ts';
 
 export function program(): Command {
   return new Command('guestgate')
-    .description('guest metadata and image gateway: the LXD/Incus guest API, cloud-init data and verified image exports')
+    .description(
+      'guest metadata and image gateway: the LXD/Incus guest API, cloud-init data and verified image exports',
+    )
     .version('0.1.0')
     .exitOverride()
     .addCommand(serveCommand())

@@ -33,7 +33,9 @@ async function instanceFor(name: string | undefined, o: SeedOpts): Promise<Insta
 
 export function seedCommand(): Command {
   return new Command('seed')
-    .description('write a NoCloud seed (cidata) for an instance: a folder (--out) or an ISO 9660 image labelled cidata (--iso)')
+    .description(
+      'write a NoCloud seed (cidata) for an instance: a folder (--out) or an ISO 9660 image labelled cidata (--iso)',
+    )
     .argument('[instance]', 'instance name (or project/name) on the running gateway')
     .option('--out <dir>', 'write meta-data, user-data, vendor-data, network-config into this folder')
     .option('--iso <file>', 'write a cidata ISO image (needs genisoimage, xorriso or mkisofs)')
@@ -64,7 +66,19 @@ export function seedCommand(): Command {
         }
         written = iso;
       }
-      const summary = { instance: instance.key, written, files: NOCLOUD_FILES.map((f) => ({ name: f, bytes: Buffer.byteLength(files[f]) })) };
-      print(o.output, summary, () => `${written}\n${table(['FILE', 'BYTES'], summary.files.map((f) => [f.name, String(f.bytes)]))}`);
+      const summary = {
+        instance: instance.key,
+        written,
+        files: NOCLOUD_FILES.map((f) => ({ name: f, bytes: Buffer.byteLength(files[f]) })),
+      };
+      print(
+        o.output,
+        summary,
+        () =>
+          `${written}\n${table(
+            ['FILE', 'BYTES'],
+            summary.files.map((f) => [f.name, String(f.bytes)]),
+          )}`,
+      );
     });
 }

@@ -17,7 +17,8 @@ export function needsNewInstanceId(before: Instance, after: Instance): boolean {
   if (before.config[ID_KEY] !== after.config[ID_KEY]) return false; // set explicitly by the writer
   if (before.name !== after.name) return true;
   for (const k of Object.keys({ ...before.config, ...after.config }))
-    if ((INSTANCE_ID_KEYS.includes(k) || k.startsWith('cloud-init.ssh-keys.')) && before.config[k] !== after.config[k]) return true;
+    if ((INSTANCE_ID_KEYS.includes(k) || k.startsWith('cloud-init.ssh-keys.')) && before.config[k] !== after.config[k])
+      return true;
   return nicNames(before) !== nicNames(after);
 }
 

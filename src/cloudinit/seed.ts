@@ -19,14 +19,18 @@ export interface MetaData {
 }
 
 export function noCloudMetaData(instance: Instance): MetaData {
-  const base: Record<string, unknown> = { 'instance-id': cloudInitInstanceId(instance), 'local-hostname': instance.name };
+  const base: Record<string, unknown> = {
+    'instance-id': cloudInitInstanceId(instance),
+    'local-hostname': instance.name,
+  };
   const raw = instance.config['user.meta-data'];
   let warning: string | undefined;
   if (raw) {
     try {
       const extra = yaml.load(raw, { schema: yaml.CORE_SCHEMA });
       if (extra !== null && extra !== undefined) {
-        if (typeof extra !== 'object' || Array.isArray(extra)) warning = 'user.meta-data is not a YAML mapping; left out of meta-data';
+        if (typeof extra !== 'object' || Array.isArray(extra))
+          warning = 'user.meta-data is not a YAML mapping; left out of meta-data';
         else Object.assign(base, extra);
       }
     } catch (e) {

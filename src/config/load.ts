@@ -28,7 +28,12 @@ export function loadConfig(file: string): Config {
   try {
     text = readFileSync(abs, 'utf8');
   } catch (e) {
-    throw new FileValueError('E_CONFIG', abs, '', `cannot read config file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new FileValueError(
+      'E_CONFIG',
+      abs,
+      '',
+      `cannot read config file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   return parseConfig(text, abs);
 }

@@ -14,11 +14,14 @@ export const path =
     const p = str({ nonEmpty: true })(v, key);
     const abs = isAbsolute(p) ? p : resolve(ctx.baseDir, p);
     if (must) {
-      let st;
+      let st: ReturnType<typeof statSync>;
       try {
         st = statSync(abs);
       } catch {
-        throw new ValidationError(key, `expected an existing ${must === 'dir' ? 'directory' : 'file'}, but ${abs} does not exist`);
+        throw new ValidationError(
+          key,
+          `expected an existing ${must === 'dir' ? 'directory' : 'file'}, but ${abs} does not exist`,
+        );
       }
       if (must === 'dir' ? !st.isDirectory() : !st.isFile())
         throw new ValidationError(key, `expected a ${must === 'dir' ? 'directory' : 'file'}, but ${abs} is not one`);

@@ -15,7 +15,13 @@ export type Validator<T> = (value: unknown, key: string) => T;
 export type Infer<V> = V extends Validator<infer T> ? T : never;
 
 const describe = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : `${typeof v} ${JSON.stringify(v)}`;
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'a list'
+      : typeof v === 'object'
+        ? 'a mapping'
+        : `${typeof v} ${JSON.stringify(v)}`;
 
 const join = (key: string, sub: string | number): string =>
   typeof sub === 'number' ? `${key}[${sub}]` : key ? `${key}.${sub}` : sub;
@@ -26,7 +32,10 @@ export const str =
     if (typeof v !== 'string') throw new ValidationError(key, `expected a string, got ${describe(v)}`);
     if (opts.nonEmpty && v === '') throw new ValidationError(key, 'expected a non-empty string');
     if (opts.pattern && !opts.pattern.test(v))
-      throw new ValidationError(key, `expected ${opts.hint ?? `a string matching ${opts.pattern}`}, got ${JSON.stringify(v)}`);
+      throw new ValidationError(
+        key,
+        `expected ${opts.hint ?? `a string matching ${opts.pattern}`}, got ${JSON.stringify(v)}`,
+      );
     return v;
   };
 
@@ -38,9 +47,12 @@ export const bool = (): Validator<boolean> => (v, key) => {
 export const int =
   (opts: { min?: number; max?: number } = {}): Validator<number> =>
   (v, key) => {
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new ValidationError(key, `expected an integer, got ${describe(v)}`);
-    if (opts.min !== undefined && v < opts.min) throw new ValidationError(key, `expected an integer >= ${opts.min}, got ${v}`);
-    if (opts.max !== undefined && v > opts.max) throw new ValidationError(key, `expected an integer <= ${opts.max}, got ${v}`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      throw new ValidationError(key, `expected an integer, got ${describe(v)}`);
+    if (opts.min !== undefined && v < opts.min)
+      throw new ValidationError(key, `expected an integer >= ${opts.min}, got ${v}`);
+    if (opts.max !== undefined && v > opts.max)
+      throw new ValidationError(key, `expected an integer <= ${opts.max}, got ${v}`);
     return v;
   };
 
@@ -48,18 +60,37 @@ export const oneOf =
   <const T extends string>(choices: readonly T[]): Validator<T> =>
   (v, key) => {
     if (typeof v !== 'string' || !(choices as readonly string[]).includes(v))
-      throw new ValidationError(key, `expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${describe(v)}`);
+      throw new ValidationError(
+        key,
+        `expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${describe(v)}`,
+      );
     return v as T;
   };
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
 
 /** Byte size: an integer, or "512MiB", "10GB", ... */
 export const size = (): Validator<number> => (v, key) => {
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
   const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v) : null;
   const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new ValidationError(key, `expected a size such as 1073741824, "512MiB" or "10GB", got ${describe(v)}`);
+  if (!m || unit === undefined)
+    throw new ValidationError(key, `expected a size such as 1073741824, "512MiB" or "10GB", got ${describe(v)}`);
   return Math.floor(Number(m[1]) * unit);
 };
 
@@ -85,10 +116,12 @@ export const list =
 export const record =
   <T>(item: Validator<T>, keyPattern?: { pattern: RegExp; hint: string }): Validator<Record<string, T>> =>
   (v, key) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ValidationError(key, `expected a mapping, got ${describe(v)}`);
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      throw new ValidationError(key, `expected a mapping, got ${describe(v)}`);
     const out: Record<string, T> = {};
     for (const [k, x] of Object.entries(v)) {
-      if (keyPattern && !keyPattern.pattern.test(k)) throw new ValidationError(join(key, k), `invalid key: expected ${keyPattern.hint}`);
+      if (keyPattern && !keyPattern.pattern.test(k))
+        throw new ValidationError(join(key, k), `invalid key: expected ${keyPattern.hint}`);
       out[k] = item(x, join(key, k));
     }
     return out;
@@ -119,10 +152,12 @@ export type ObjectOf<S extends Shape> = { readonly [K in keyof S]: Infer<S[K]> }
 /** A mapping with known keys; absent as a whole, it takes every field's default. */
 export const obj = <S extends Shape>(shape: S): Validator<ObjectOf<S>> => {
   const f: Field<ObjectOf<S>> = (v, key) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError(key, `expected a mapping, got ${describe(v)}`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new ValidationError(key, `expected a mapping, got ${describe(v)}`);
     const input = v as Record<string, unknown>;
     for (const k of Object.keys(input)) {
-      if (!Object.hasOwn(shape, k)) throw new ValidationError(join(key, k), `unknown key (known keys: ${Object.keys(shape).join(', ')})`);
+      if (!Object.hasOwn(shape, k))
+        throw new ValidationError(join(key, k), `unknown key (known keys: ${Object.keys(shape).join(', ')})`);
     }
     const out: Record<string, unknown> = {};
     for (const [k, field] of Object.entries(shape) as [string, Field<unknown>][]) {

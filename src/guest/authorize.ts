@@ -10,9 +10,17 @@ export function authorize(socket: Socket, endpoint: Endpoint, inventory: Invento
   const facts = callerOf(socket);
   if (!facts) throw new GuestgateError('E_NOT_IN_INSTANCE', 'peer credentials unavailable');
   const r = inventory.resolve(facts);
-  if (!r) throw new GuestgateError('E_NOT_IN_INSTANCE', 'caller is in no known instance', { pid: facts.cred.pid, pidns: facts.pidns });
+  if (!r)
+    throw new GuestgateError('E_NOT_IN_INSTANCE', 'caller is in no known instance', {
+      pid: facts.cred.pid,
+      pidns: facts.pidns,
+    });
   if (facts.cred.uid !== r.rootUid)
-    throw new GuestgateError('E_NON_ROOT', 'caller is not the instance root', { instance: r.instance.key, uid: facts.cred.uid, rootUid: r.rootUid });
+    throw new GuestgateError('E_NON_ROOT', 'caller is not the instance root', {
+      instance: r.instance.key,
+      uid: facts.cred.uid,
+      rootUid: r.rootUid,
+    });
   if (dialect.disabledGuards.has(endpoint) && isDisabled(r.instance.config, dialect.keys.enabled))
     throw new GuestgateError('E_FORBIDDEN', `${dialect.keys.enabled} is false`, { instance: r.instance.key });
   return r;

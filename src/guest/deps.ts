@@ -9,7 +9,12 @@ import type { EventHub } from './events/hub.ts';
 /** The slice of the image service the guest API uses (src/images implements it). */
 export interface GuestImages {
   lookup(fingerprint: string, mode: 'prefix' | 'exact'): Promise<object | undefined>;
-  serveExport(req: IncomingMessage, res: ServerResponse, image: never, opts: { signal: AbortSignal; extraHeaders?: Record<string, string> }): Promise<void>;
+  serveExport(
+    req: IncomingMessage,
+    res: ServerResponse,
+    image: never,
+    opts: { signal: AbortSignal; extraHeaders?: Record<string, string> },
+  ): Promise<void>;
 }
 
 export interface GuestDeps {

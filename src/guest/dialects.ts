@@ -120,7 +120,12 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
     rawContentType: 'application/octet-stream',
     deviceUpdate: 'updated',
     pingPayload: 'keepalive',
-    images: { match: 'exact', gateError: 'text', notFound: 'Image not found', extraHeaders: { 'X-Incus-Type': 'incus' } },
+    images: {
+      match: 'exact',
+      gateError: 'text',
+      notFound: 'Image not found',
+      extraHeaders: { 'X-Incus-Type': 'incus' },
+    },
   },
 };
 

@@ -13,7 +13,11 @@ export interface WireError {
 const GO_TEXT = 'text/plain; charset=utf-8';
 
 /** Go's http.Error: text/plain, nosniff, message + LF. */
-export const goTextError = (status: number, message: string): WireError => ({ status, contentType: GO_TEXT, body: `${message}\n` });
+export const goTextError = (status: number, message: string): WireError => ({
+  status,
+  contentType: GO_TEXT,
+  body: `${message}\n`,
+});
 
 /** The main API's error envelope, followed by two LFs (encoder LF + writer LF); HTML-escaped. */
 export const envelopeError = (status: number, message: string): WireError => ({
@@ -40,7 +44,10 @@ export function toWireError(e: unknown, d: Dialect): WireError {
     case 'E_INVALID_STATE':
       return goTextError(400, text ?? d.text.badRequest);
     case 'E_METHOD_NOT_ALLOWED':
-      return goTextError(d.methods === 'info-only' ? 405 : 400, `method ${JSON.stringify(e.fields.method)} not allowed`);
+      return goTextError(
+        d.methods === 'info-only' ? 405 : 400,
+        `method ${JSON.stringify(e.fields.method)} not allowed`,
+      );
     case 'E_METHOD_NOT_IMPLEMENTED':
       return goTextError(501, 'Not Implemented');
     case 'E_UNKNOWN_METHOD':

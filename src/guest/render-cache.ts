@@ -6,8 +6,14 @@ const cache = new WeakMap<Instance, Map<string, Buffer>>();
 
 export function rendered(instance: Instance, what: string, render: () => string): Buffer {
   let m = cache.get(instance);
-  if (!m) cache.set(instance, (m = new Map()));
+  if (!m) {
+    m = new Map();
+    cache.set(instance, m);
+  }
   let b = m.get(what);
-  if (!b) m.set(what, (b = Buffer.from(render(), 'utf8')));
+  if (!b) {
+    b = Buffer.from(render(), 'utf8');
+    m.set(what, b);
+  }
   return b;
 }

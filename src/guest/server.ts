@@ -45,7 +45,10 @@ export async function startGuestServer(app: Koa, deps: GuestDeps, socketPath: st
     handler(req, res);
   });
   server.on('clientError', (_err, socket: Socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
+    if (socket.writable)
+      socket.end(
+        'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request',
+      );
   });
 
   if (process.env.LISTEN_FDS === '1' && process.env.LISTEN_PID === String(process.pid)) {
@@ -72,4 +75,5 @@ export async function startGuestServer(app: Koa, deps: GuestDeps, socketPath: st
   };
 }
 
-const statusText = (s: number): string => ({ 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' })[s] ?? 'Error';
+const statusText = (s: number): string =>
+  ({ 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' })[s] ?? 'Error';

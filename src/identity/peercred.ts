@@ -18,7 +18,9 @@ let getsockopt: ((fd: number, level: number, name: number, out: Buffer, len: num
 function bind(): NonNullable<typeof getsockopt> {
   if (!getsockopt) {
     const libc = koffi.load('libc.so.6');
-    getsockopt = libc.func('int getsockopt(int fd, int level, int optname, _Out_ uint8_t *optval, _Inout_ uint32_t *optlen)');
+    getsockopt = libc.func(
+      'int getsockopt(int fd, int level, int optname, _Out_ uint8_t *optval, _Inout_ uint32_t *optlen)',
+    );
   }
   return getsockopt!;
 }

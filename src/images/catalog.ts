@@ -152,7 +152,10 @@ export class Catalog {
       // An image bigger than the whole bound is refused by lru-cache; keep it until the next insert
       // would have to evict it anyway: drop it now, its open readers are unaffected.
       if (!this.#lru.has(m.fingerprint)) {
-        this.#o.log?.warn({ fingerprint: m.fingerprint, size: manifestSize(m), max_size: this.#o.maxSize }, 'image larger than images.max_size: not kept');
+        this.#o.log?.warn(
+          { fingerprint: m.fingerprint, size: manifestSize(m), max_size: this.#o.maxSize },
+          'image larger than images.max_size: not kept',
+        );
         this.#track(this.#drop(m));
       }
     }

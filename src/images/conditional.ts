@@ -35,7 +35,7 @@ export function planResponse(i: PlanInput): Plan {
   const ims = httpDate(i.ifModifiedSince);
   if ((i.method === 'GET' || i.method === 'HEAD') && ims !== undefined && lm <= ims) return { status: 304 };
   const full = { status: 200, start: 0, end: i.size } as const;
-  if (!i.range || i.method !== 'GET' && i.method !== 'HEAD') return full;
+  if (!i.range || (i.method !== 'GET' && i.method !== 'HEAD')) return full;
   // If-Range with a date: the range applies only if the file is unchanged; an ETag never matches (we send none).
   if (i.ifRange !== undefined) {
     const ir = httpDate(i.ifRange);

@@ -5,6 +5,8 @@ import type { PartRole } from './manifest.ts';
 
 export const unifiedDisposition = (fp: string, ext: string): string => `inline;filename=${fp}${ext}`;
 
-export const partFileName = (fp: string, role: PartRole, ext: string): string => (role === 'metadata' ? `meta-${fp}${ext}` : `${fp}${ext}`);
+export const partFileName = (fp: string, role: PartRole, ext: string): string =>
+  role === 'metadata' ? `meta-${fp}${ext}` : `${fp}${ext}`;
 
-export const formDataDisposition = (name: string, filename: string): string => `form-data; name="${name}"; filename="${filename}"`;
+export const formDataDisposition = (name: string, filename: string): string =>
+  `form-data; name="${name}"; filename="${filename}"`;

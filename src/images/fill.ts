@@ -93,7 +93,10 @@ export class Fill {
       released = true;
       if (--this.#interest === 0) {
         // Nobody wants the bytes any more: stop the upstream read (tmp files go in run()'s cleanup).
-        if (this.state === 'running') this.#controller.abort(new GuestgateError('E_UPSTREAM', 'fill aborted: every client left', { fingerprint: this.fingerprint }));
+        if (this.state === 'running')
+          this.#controller.abort(
+            new GuestgateError('E_UPSTREAM', 'fill aborted: every client left', { fingerprint: this.fingerprint }),
+          );
         else void this.#closeFiles();
       }
     };
@@ -128,7 +131,10 @@ export class Fill {
   }
 
   /** Try the upstreams in order (an upstream failing before its first byte hands over to the next). */
-  async run(candidates: readonly { upstream: Upstream; image: UpstreamImage }[], finalize?: (r: FillResult) => Promise<void>): Promise<FillResult> {
+  async run(
+    candidates: readonly { upstream: Upstream; image: UpstreamImage }[],
+    finalize?: (r: FillResult) => Promise<void>,
+  ): Promise<FillResult> {
     let last: unknown;
     try {
       for (const c of candidates) {
@@ -148,7 +154,9 @@ export class Fill {
           await this.#discardParts();
         }
       }
-      throw last ?? new GuestgateError('E_IMAGE_NOT_FOUND', 'no upstream has this image', { fingerprint: this.fingerprint });
+      throw (
+        last ?? new GuestgateError('E_IMAGE_NOT_FOUND', 'no upstream has this image', { fingerprint: this.fingerprint })
+      );
     } catch (e) {
       const err = this.signal.aborted ? (this.signal.reason as Error) : toUpstreamError(e, this.fingerprint);
       this.error = err;
@@ -166,9 +174,20 @@ export class Fill {
   #sink(): PartSink {
     return {
       startPart: async (role, size) => {
-        const expect: readonly PartRole[] = this.parts.length === 0 ? ['unified', 'metadata'] : this.parts[0]!.role === 'metadata' && this.parts.length === 1 ? ['rootfs', 'rootfs.img'] : [];
-        if (!expect.includes(role)) throw new GuestgateError('E_UPSTREAM', `unexpected part ${role} after ${this.parts.map((p) => p.role).join(',') || 'nothing'}`, { fingerprint: this.fingerprint });
-        if (this.parts.at(-1)?.ended === false) throw new GuestgateError('E_UPSTREAM', 'part started before the previous ended', {});
+        const expect: readonly PartRole[] =
+          this.parts.length === 0
+            ? ['unified', 'metadata']
+            : this.parts[0]!.role === 'metadata' && this.parts.length === 1
+              ? ['rootfs', 'rootfs.img']
+              : [];
+        if (!expect.includes(role))
+          throw new GuestgateError(
+            'E_UPSTREAM',
+            `unexpected part ${role} after ${this.parts.map((p) => p.role).join(',') || 'nothing'}`,
+            { fingerprint: this.fingerprint },
+          );
+        if (this.parts.at(-1)?.ended === false)
+          throw new GuestgateError('E_UPSTREAM', 'part started before the previous ended', {});
         if (this.signal.aborted) throw this.signal.reason;
         this.#combined ??= createHash('sha256');
         const tmp = tmpName(this.#cacheDir, `${this.fingerprint}.${this.parts.length}`);
@@ -196,7 +215,9 @@ export class Fill {
         const p = this.parts.at(-1);
         if (!p || p.ended) throw new GuestgateError('E_UPSTREAM', 'data outside a part', {});
         if (p.size !== undefined && p.accepted + chunk.length > p.size)
-          throw new GuestgateError('E_INTEGRITY', `upstream sent more than the announced ${p.size} bytes`, { fingerprint: this.fingerprint });
+          throw new GuestgateError('E_INTEGRITY', `upstream sent more than the announced ${p.size} bytes`, {
+            fingerprint: this.fingerprint,
+          });
         this.#combined!.update(chunk);
         p.hash?.update(chunk);
         if (p.ext === undefined) this.#sniff(p, chunk);
@@ -221,7 +242,9 @@ export class Fill {
         if (!p || p.ended) throw new GuestgateError('E_UPSTREAM', 'part ended twice', {});
         await p.chain;
         if (p.size !== undefined && p.written !== p.size)
-          throw new GuestgateError('E_UPSTREAM', `upstream part ${p.role} ended at ${p.written} of ${p.size} bytes`, { fingerprint: this.fingerprint });
+          throw new GuestgateError('E_UPSTREAM', `upstream part ${p.role} ended at ${p.written} of ${p.size} bytes`, {
+            fingerprint: this.fingerprint,
+          });
         await p.fh.sync();
         if (p.ext === undefined) p.ext = sniffExtension(Buffer.concat(p.head));
         p.head = [];
@@ -245,10 +268,18 @@ export class Fill {
   async #verifyAndCommit(upstream: string, image: UpstreamImage): Promise<FillResult> {
     const roles = this.parts.map((p) => p.role).join(',');
     if (!this.parts.every((p) => p.ended) || !['unified', 'metadata,rootfs', 'metadata,rootfs.img'].includes(roles))
-      throw new GuestgateError('E_UPSTREAM', `incomplete image from ${upstream} (${roles || 'no parts'})`, { fingerprint: this.fingerprint, upstream });
+      throw new GuestgateError('E_UPSTREAM', `incomplete image from ${upstream} (${roles || 'no parts'})`, {
+        fingerprint: this.fingerprint,
+        upstream,
+      });
     const found = this.#combined!.digest('hex');
     if (found !== this.fingerprint)
-      throw new GuestgateError('E_INTEGRITY', `sha256 mismatch for image from ${upstream}`, { fingerprint: this.fingerprint, expected: this.fingerprint, found, upstream });
+      throw new GuestgateError('E_INTEGRITY', `sha256 mismatch for image from ${upstream}`, {
+        fingerprint: this.fingerprint,
+        expected: this.fingerprint,
+        found,
+        upstream,
+      });
     const parts: ManifestPart[] = [];
     for (const p of this.parts) {
       const digest = p.role === 'unified' ? found : p.digest!;

@@ -39,7 +39,12 @@ export async function partsFor(files: readonly string[]): Promise<LocalFile[]> {
   ];
 }
 
-export async function importImage(cacheDir: string, catalog: Catalog, files: readonly string[], o: ImportOptions = {}): Promise<Manifest> {
+export async function importImage(
+  cacheDir: string,
+  catalog: Catalog,
+  files: readonly string[],
+  o: ImportOptions = {},
+): Promise<Manifest> {
   const parts = await partsFor(files);
   const h = createHash('sha256');
   for (const p of parts)

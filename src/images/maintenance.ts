@@ -145,7 +145,11 @@ export async function gcCache(cacheDir: string, maxSize: number, pinned: readonl
   await ensureLayout(cacheDir);
   const steps: StepReport[] = [];
   steps.push(await sweepTmpStep(cacheDir));
-  steps.push(await timed('drop unreferenced blobs', async (r) => dropUnreferenced(cacheDir, (await readManifests(cacheDir)).ok, r)));
+  steps.push(
+    await timed('drop unreferenced blobs', async (r) =>
+      dropUnreferenced(cacheDir, (await readManifests(cacheDir)).ok, r),
+    ),
+  );
   steps.push(
     await timed('evict to max_size', async (r) => {
       const before = (await readManifests(cacheDir)).ok;

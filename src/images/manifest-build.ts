@@ -6,10 +6,19 @@ import { blobPath } from './paths.ts';
 
 export const wholeSeconds = (d: Date): Date => new Date(Math.floor(d.getTime() / 1000) * 1000);
 
-export async function buildManifest(cacheDir: string, fingerprint: string, r: FillResult, lastModified: Date, extra: { pinned?: boolean } = {}): Promise<Manifest> {
+export async function buildManifest(
+  cacheDir: string,
+  fingerprint: string,
+  r: FillResult,
+  lastModified: Date,
+  extra: { pinned?: boolean } = {},
+): Promise<Manifest> {
   const first = r.parts[0]!;
-  const meta = await readImageMetadata(blobPath(cacheDir, first.digest), first.ext, r.kind === 'unified').catch(() => undefined);
-  const type: ImageType = r.kind === 'unified' ? (meta?.rootfs === 'rootfs.img' ? 'virtual-machine' : (r.image.type ?? 'container')) : r.type;
+  const meta = await readImageMetadata(blobPath(cacheDir, first.digest), first.ext, r.kind === 'unified').catch(
+    () => undefined,
+  );
+  const type: ImageType =
+    r.kind === 'unified' ? (meta?.rootfs === 'rootfs.img' ? 'virtual-machine' : (r.image.type ?? 'container')) : r.type;
   const upstreamProps = r.image.properties ?? {};
   return {
     version: 1,

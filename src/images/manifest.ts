@@ -60,7 +60,8 @@ export function decodeManifest(text: string, expectFingerprint?: string): Manife
   if (typeof o !== 'object' || o === null) fail('not an object');
   if (o.version !== 1) fail(`unsupported version ${JSON.stringify(o.version)}`);
   if (typeof o.fingerprint !== 'string' || !isDigest(o.fingerprint)) fail('bad fingerprint');
-  if (expectFingerprint !== undefined && o.fingerprint !== expectFingerprint) fail('fingerprint does not match the file name');
+  if (expectFingerprint !== undefined && o.fingerprint !== expectFingerprint)
+    fail('fingerprint does not match the file name');
   if (o.kind !== 'unified' && o.kind !== 'split') fail('bad kind');
   if (!Array.isArray(o.parts)) fail('bad parts');
   const parts = (o.parts as unknown[]).map((p): ManifestPart => {
@@ -73,11 +74,15 @@ export function decodeManifest(text: string, expectFingerprint?: string): Manife
     return { role: q.role as PartRole, digest: q.digest as string, size: q.size as number, ext: q.ext as string };
   });
   const roles = parts.map((p) => p.role).join(',');
-  if (o.kind === 'unified' ? roles !== 'unified' : roles !== 'metadata,rootfs' && roles !== 'metadata,rootfs.img') fail(`bad part layout ${roles}`);
-  if (o.kind === 'unified' && parts[0]!.digest !== o.fingerprint) fail('unified image digest differs from its fingerprint');
+  if (o.kind === 'unified' ? roles !== 'unified' : roles !== 'metadata,rootfs' && roles !== 'metadata,rootfs.img')
+    fail(`bad part layout ${roles}`);
+  if (o.kind === 'unified' && parts[0]!.digest !== o.fingerprint)
+    fail('unified image digest differs from its fingerprint');
   const props = o.properties ?? {};
-  if (typeof props !== 'object' || props === null || Object.values(props).some((x) => typeof x !== 'string')) fail('bad properties');
-  for (const k of ['last_modified', 'created_at'] as const) if (typeof o[k] !== 'string' || Number.isNaN(Date.parse(o[k] as string))) fail(`bad ${k}`);
+  if (typeof props !== 'object' || props === null || Object.values(props).some((x) => typeof x !== 'string'))
+    fail('bad properties');
+  for (const k of ['last_modified', 'created_at'] as const)
+    if (typeof o[k] !== 'string' || Number.isNaN(Date.parse(o[k] as string))) fail(`bad ${k}`);
   return {
     version: 1,
     fingerprint: o.fingerprint as string,

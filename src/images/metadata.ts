@@ -95,7 +95,8 @@ export function readImageMetadata(file: string, ext: string, wantRootfs: boolean
       strict: false,
       onReadEntry: (entry: ReadEntry) => {
         const path = clean(entry.path);
-        if (!rootfs && (path === 'rootfs.img' || path === 'rootfs' || path.startsWith('rootfs/'))) rootfs = path === 'rootfs.img' ? 'rootfs.img' : 'rootfs';
+        if (!rootfs && (path === 'rootfs.img' || path === 'rootfs' || path.startsWith('rootfs/')))
+          rootfs = path === 'rootfs.img' ? 'rootfs.img' : 'rootfs';
         if (path === 'metadata.yaml' && entry.type === 'File' && entry.size <= MAX_METADATA_YAML) {
           const chunks: Buffer[] = [];
           entry.on('data', (c: Buffer) => chunks.push(c));

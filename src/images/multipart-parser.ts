@@ -84,7 +84,8 @@ export class MultipartParser {
           if (this.#buf.length > 256) throw new MultipartError('garbage after boundary');
           return false;
         }
-        if (this.#buf.subarray(0, eol).toString('latin1').trim() !== '') throw new MultipartError('garbage after boundary');
+        if (this.#buf.subarray(0, eol).toString('latin1').trim() !== '')
+          throw new MultipartError('garbage after boundary');
         this.#buf = this.#buf.subarray(eol + 2);
         this.#state = 'headers';
         return true;

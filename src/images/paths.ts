@@ -14,7 +14,8 @@ export const MANIFEST_DIR = 'images-v1';
 export const TMP_DIR = 'tmp';
 
 function checked(digest: string): string {
-  if (!isDigest(digest)) throw new GuestgateError('E_BAD_FINGERPRINT', 'not a sha256 digest', { digest: String(digest).slice(0, 80) });
+  if (!isDigest(digest))
+    throw new GuestgateError('E_BAD_FINGERPRINT', 'not a sha256 digest', { digest: String(digest).slice(0, 80) });
   return digest;
 }
 
@@ -26,7 +27,8 @@ export function blobPath(cacheDir: string, digest: string): string {
 }
 
 export const manifestDir = (cacheDir: string): string => join(cacheDir, MANIFEST_DIR);
-export const manifestPath = (cacheDir: string, fingerprint: string): string => join(manifestDir(cacheDir), `${checked(fingerprint)}.json`);
+export const manifestPath = (cacheDir: string, fingerprint: string): string =>
+  join(manifestDir(cacheDir), `${checked(fingerprint)}.json`);
 export const tmpDir = (cacheDir: string): string => join(cacheDir, TMP_DIR);
 
 /** https://bford.info/cachedir/ : backup tools skip folders holding this file. */

@@ -19,7 +19,14 @@ export function humanBytes(n: number): string {
 export function table(rows: readonly Record<string, string | number>[], columns: readonly string[]): string {
   const cells = [columns.map((c) => c.toUpperCase()), ...rows.map((r) => columns.map((c) => String(r[c] ?? '')))];
   const widths = columns.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  return `${cells.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;
+  return `${cells
+    .map((row) =>
+      row
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 export function render(data: unknown, format: OutputFormat, asTable: () => string): string {
@@ -41,7 +48,8 @@ export function ttyProgress(stream: NodeJS.WriteStream = process.stderr): Progre
   let total = 0;
   let done = 0;
   let last = 0;
-  const draw = (): void => void stream.write(`\r${label} ${progressBar(done, total)} ${humanBytes(done)}/${humanBytes(total)}`);
+  const draw = (): void =>
+    void stream.write(`\r${label} ${progressBar(done, total)} ${humanBytes(done)}/${humanBytes(total)}`);
   return {
     start(l, t) {
       label = l;

@@ -26,7 +26,13 @@ function write(res: ServerResponse, buf: Buffer): Promise<void> {
 }
 
 /** Send bytes [start, end) of the source. Throws if the client left or the source failed. */
-export async function sendRange(res: ServerResponse, src: ByteSource, start: number, end: number, signal: AbortSignal): Promise<void> {
+export async function sendRange(
+  res: ServerResponse,
+  src: ByteSource,
+  start: number,
+  end: number,
+  signal: AbortSignal,
+): Promise<void> {
   const bufs = [Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, end - start))), undefined as Buffer | undefined];
   const inflight: [Promise<void> | undefined, Promise<void> | undefined] = [undefined, undefined];
   const gone = new Promise<never>((_, reject) => {
@@ -41,23 +47,21 @@ export async function sendRange(res: ServerResponse, src: ByteSource, start: num
   let pos = start;
   let limit = src.available ? start : end;
   let i = 0;
-  // On failure nothing waits for in-flight writes: the socket keeps its own reference to the buffers.
-  {
-    while (pos < end) {
-      if (inflight[i]) await Promise.race([inflight[i], gone]);
-      if (pos >= limit) {
-        limit = Math.min(end, await Promise.race([src.available!(pos), gone]));
-        if (limit <= pos) break;
-      }
-      const buf = (bufs[i] ??= Buffer.allocUnsafe(bufs[0]!.length));
-      const want = Math.min(buf.length, limit - pos);
-      const { bytesRead } = await src.fh.read(buf, 0, want, pos);
-      if (bytesRead <= 0) throw new Error(`short read at ${pos}`);
-      inflight[i] = write(res, bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
-      inflight[i]!.catch(() => {});
-      pos += bytesRead;
-      i ^= 1;
+  while (pos < end) {
+    if (inflight[i]) await Promise.race([inflight[i], gone]);
+    if (pos >= limit) {
+      limit = Math.min(end, await Promise.race([src.available!(pos), gone]));
+      if (limit <= pos) break;
     }
-    await Promise.race([Promise.all(inflight), gone]);
+    const buf = bufs[i] ?? Buffer.allocUnsafe(bufs[0]!.length);
+    bufs[i] = buf;
+    const want = Math.min(buf.length, limit - pos);
+    const { bytesRead } = await src.fh.read(buf, 0, want, pos);
+    if (bytesRead <= 0) throw new Error(`short read at ${pos}`);
+    inflight[i] = write(res, bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+    inflight[i]!.catch(() => {});
+    pos += bytesRead;
+    i ^= 1;
   }
+  await Promise.race([Promise.all(inflight), gone]);
 }

@@ -27,7 +27,12 @@ export interface OpenImage {
 const header = (h: string | string[] | undefined): string | undefined => (Array.isArray(h) ? h[0] : h);
 
 /** Serve an image whose bytes are complete and verified. */
-export async function serveComplete(req: IncomingMessage, res: ServerResponse, img: OpenImage, o: ServeOptions): Promise<void> {
+export async function serveComplete(
+  req: IncomingMessage,
+  res: ServerResponse,
+  img: OpenImage,
+  o: ServeOptions,
+): Promise<void> {
   const lastModified = img.lastModified.toUTCString();
   if (img.kind === 'unified') {
     const part = img.parts[0]!;
@@ -46,7 +51,13 @@ export async function serveComplete(req: IncomingMessage, res: ServerResponse, i
       return;
     }
     if (plan.status === 416) {
-      res.writeHead(416, { ...base, 'Content-Range': `bytes */${part.size}`, 'Content-Type': 'text/plain; charset=utf-8' }).end('invalid range: failed to overlap\n');
+      res
+        .writeHead(416, {
+          ...base,
+          'Content-Range': `bytes */${part.size}`,
+          'Content-Type': 'text/plain; charset=utf-8',
+        })
+        .end('invalid range: failed to overlap\n');
       return;
     }
     res.writeHead(plan.status, {
@@ -75,10 +86,21 @@ interface LivePart {
 }
 
 /** multipart/form-data, body chunked; parts are resolved one after the other (a fill delivers them in order). */
-async function serveMultipart(req: IncomingMessage, res: ServerResponse, fp: string, o: ServeOptions, count: number, part: (i: number) => Promise<LivePart>): Promise<void> {
+async function serveMultipart(
+  req: IncomingMessage,
+  res: ServerResponse,
+  fp: string,
+  o: ServeOptions,
+  count: number,
+  part: (i: number) => Promise<LivePart>,
+): Promise<void> {
   const first = await part(0); // before the status line: may still throw
   const boundary = randomBoundary();
-  res.writeHead(200, { ...o.extraHeaders, 'Content-Type': multipartContentType(boundary), 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    ...o.extraHeaders,
+    'Content-Type': multipartContentType(boundary),
+    'Transfer-Encoding': 'chunked',
+  });
   if (req.method === 'HEAD') return void res.end();
   await afterStatus(res, async () => {
     for (let i = 0; i < count; i++) {
@@ -91,12 +113,18 @@ async function serveMultipart(req: IncomingMessage, res: ServerResponse, fp: str
 }
 
 /** Stream a fill in progress. Only for plain GETs where the whole image is wanted. */
-export async function serveFilling(req: IncomingMessage, res: ServerResponse, fill: Fill, o: ServeOptions): Promise<void> {
+export async function serveFilling(
+  req: IncomingMessage,
+  res: ServerResponse,
+  fill: Fill,
+  o: ServeOptions,
+): Promise<void> {
   const fp = fill.fingerprint;
   // Waits until part i exists and its extension is known; throws if the fill failed first.
   const partReady = async (i: number): Promise<LivePart> => {
     for (;;) {
-      if (fill.state === 'failed') throw fill.error ?? new GuestgateError('E_UPSTREAM', 'fill failed', { fingerprint: fp });
+      if (fill.state === 'failed')
+        throw fill.error ?? new GuestgateError('E_UPSTREAM', 'fill failed', { fingerprint: fp });
       const p = fill.parts[i];
       if (p && p.ext !== undefined) {
         const src: ByteSource = {
@@ -107,7 +135,7 @@ export async function serveFilling(req: IncomingMessage, res: ServerResponse, fi
               const n = fill.readable(i);
               if (n > pos) return n;
               const part = fill.parts[i];
-              if (part && part.ended && n === part.written) return n; // end of this part
+              if (part?.ended && n === part.written) return n; // end of this part
               await fill.changed();
             }
           },
@@ -139,7 +167,8 @@ export async function serveFilling(req: IncomingMessage, res: ServerResponse, fi
 
 async function waitFor(fill: Fill, cond: () => boolean): Promise<void> {
   while (!cond()) {
-    if (fill.state === 'failed') throw fill.error ?? new GuestgateError('E_UPSTREAM', 'fill failed', { fingerprint: fill.fingerprint });
+    if (fill.state === 'failed')
+      throw fill.error ?? new GuestgateError('E_UPSTREAM', 'fill failed', { fingerprint: fill.fingerprint });
     await fill.changed();
   }
 }

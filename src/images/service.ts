@@ -47,7 +47,12 @@ export interface ImageStats {
 
 export interface ImageService {
   lookup(fingerprint: string, mode: 'prefix' | 'exact'): Promise<ImageRef | undefined>;
-  serveExport(req: IncomingMessage, res: ServerResponse, image: ImageRef, opts: { signal: AbortSignal; extraHeaders?: Record<string, string> }): Promise<void>;
+  serveExport(
+    req: IncomingMessage,
+    res: ServerResponse,
+    image: ImageRef,
+    opts: { signal: AbortSignal; extraHeaders?: Record<string, string> },
+  ): Promise<void>;
   list(): Promise<ImageInfo[]>;
   /** Import local files (one unified file, or metadata + rootfs). */
   import(files: readonly string[], opts?: Omit<ImportOptions, 'onBytes'>): Promise<ImageInfo>;
@@ -58,7 +63,8 @@ export interface ImageService {
   close(): Promise<void>;
 }
 
-export const defaultCacheDir = (cfg: Pick<ImagesConfig, 'cache_dir'>, stateDir: string): string => cfg.cache_dir ?? join(stateDir, 'images');
+export const defaultCacheDir = (cfg: Pick<ImagesConfig, 'cache_dir'>, stateDir: string): string =>
+  cfg.cache_dir ?? join(stateDir, 'images');
 
 export const toInfo = (m: Manifest, pinned: boolean): ImageInfo => ({
   fingerprint: m.fingerprint,
@@ -86,12 +92,24 @@ interface Candidate {
   image: UpstreamImage;
 }
 
-export async function createImageService(cfg: ImagesConfig, deps: { stateDir: string; log: Logger }): Promise<ImageService> {
+export async function createImageService(
+  cfg: ImagesConfig,
+  deps: { stateDir: string; log: Logger },
+): Promise<ImageService> {
   const cacheDir = defaultCacheDir(cfg, deps.stateDir);
   const log = deps.log.child({ component: 'images' });
   await ensureLayout(cacheDir);
   const swept = await sweepTmp(cacheDir);
-  const stats: ImageStats = { bytes: 0, images: 0, hits: 0, misses: 0, fills: 0, fillFailures: 0, evictions: 0, upstreamErrors: 0 };
+  const stats: ImageStats = {
+    bytes: 0,
+    images: 0,
+    hits: 0,
+    misses: 0,
+    fills: 0,
+    fillFailures: 0,
+    evictions: 0,
+    upstreamErrors: 0,
+  };
   const { catalog, dropped, orphans } = await Catalog.load({
     cacheDir,
     maxSize: cfg.max_size,
@@ -102,7 +120,17 @@ export async function createImageService(cfg: ImagesConfig, deps: { stateDir: st
       log.info({ fingerprint: m.fingerprint, size: manifestSize(m) }, 'image evicted');
     },
   });
-  log.info({ cache_dir: cacheDir, images: catalog.list().length, bytes: catalog.bytes, tmp_removed: swept.files, manifests_dropped: dropped, orphan_blobs_removed: orphans }, 'image cache ready');
+  log.info(
+    {
+      cache_dir: cacheDir,
+      images: catalog.list().length,
+      bytes: catalog.bytes,
+      tmp_removed: swept.files,
+      manifests_dropped: dropped,
+      orphan_blobs_removed: orphans,
+    },
+    'image cache ready',
+  );
 
   const upstreams = cfg.upstreams.map(createUpstream);
   const fills = new Map<string, { fill: Fill; committed: Promise<Manifest> }>();
@@ -181,7 +209,11 @@ export async function createImageService(cfg: ImagesConfig, deps: { stateDir: st
       candidatesOf.set(ref, cands);
       refs.set(fp, ref);
     }
-    if (refs.size > 1) throw new GuestgateError('E_IMAGE_AMBIGUOUS', 'More than one image matches', { fingerprint: q, matches: refs.size });
+    if (refs.size > 1)
+      throw new GuestgateError('E_IMAGE_AMBIGUOUS', 'More than one image matches', {
+        fingerprint: q,
+        matches: refs.size,
+      });
     return refs.values().next().value;
   }
 
@@ -206,7 +238,15 @@ export async function createImageService(cfg: ImagesConfig, deps: { stateDir: st
       });
       if (!manifest) throw new GuestgateError('E_INTERNAL', 'fill finished without a manifest', { fingerprint: fp });
       stats.fills++;
-      log.info({ fingerprint: fp, upstream: result.upstream, bytes: manifestSize(manifest), ms: Math.round(performance.now() - t0) }, 'image cached');
+      log.info(
+        {
+          fingerprint: fp,
+          upstream: result.upstream,
+          bytes: manifestSize(manifest),
+          ms: Math.round(performance.now() - t0),
+        },
+        'image cached',
+      );
       return manifest;
     })();
     const entry = { fill, committed };
@@ -234,13 +274,26 @@ export async function createImageService(cfg: ImagesConfig, deps: { stateDir: st
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // evicted meanwhile
       throw e;
     }
-    return { fingerprint: m.fingerprint, kind: m.kind, lastModified: new Date(m.last_modified), parts: m.parts.map((p, i) => ({ ...p, fh: handles[i]! })) };
+    return {
+      fingerprint: m.fingerprint,
+      kind: m.kind,
+      lastModified: new Date(m.last_modified),
+      parts: m.parts.map((p, i) => ({ ...p, fh: handles[i]! })),
+    };
   }
 
   const wantsWholeBody = (req: IncomingMessage): boolean =>
-    req.method === 'GET' && !req.headers.range && !req.headers['if-modified-since'] && !req.headers['if-unmodified-since'];
+    req.method === 'GET' &&
+    !req.headers.range &&
+    !req.headers['if-modified-since'] &&
+    !req.headers['if-unmodified-since'];
 
-  async function serveExport(req: IncomingMessage, res: ServerResponse, ref: ImageRef, opts: { signal: AbortSignal; extraHeaders?: Record<string, string> }): Promise<void> {
+  async function serveExport(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ref: ImageRef,
+    opts: { signal: AbortSignal; extraHeaders?: Record<string, string> },
+  ): Promise<void> {
     if (closed) throw new GuestgateError('E_UPSTREAM', 'image service is shutting down', {});
     const fp = parseFingerprint(ref.fingerprint);
     if (fp.length !== 64) throw new GuestgateError('E_BAD_FINGERPRINT', 'Invalid fingerprint', { fingerprint: fp });
@@ -264,8 +317,13 @@ export async function createImageService(cfg: ImagesConfig, deps: { stateDir: st
         }
         continue; // evicted between lookup and open: fill again
       }
-      if (!ref.public && !ref.cached && !catalog.peek(fp)) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'Image not found', { fingerprint: fp });
-      const entry = fills.get(fp) ?? (stats.misses++, startFill(ref));
+      if (!ref.public && !ref.cached && !catalog.peek(fp))
+        throw new GuestgateError('E_IMAGE_NOT_FOUND', 'Image not found', { fingerprint: fp });
+      let entry = fills.get(fp);
+      if (!entry) {
+        stats.misses++;
+        entry = startFill(ref);
+      }
       const release = entry.fill.attach();
       if (!release) {
         await entry.committed.catch(() => {});
@@ -334,5 +392,10 @@ export async function createImageService(cfg: ImagesConfig, deps: { stateDir: st
 
 function toServeError(e: unknown, fingerprint: string): Error {
   if (e instanceof GuestgateError) return e;
-  return new GuestgateError('E_UPSTREAM', `image export failed: ${(e as Error)?.message ?? String(e)}`, { fingerprint }, { cause: e });
+  return new GuestgateError(
+    'E_UPSTREAM',
+    `image export failed: ${(e as Error)?.message ?? String(e)}`,
+    { fingerprint },
+    { cause: e },
+  );
 }

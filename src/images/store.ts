@@ -14,7 +14,8 @@ export async function ensureLayout(cacheDir: string): Promise<void> {
 }
 
 /** A fresh tmp file name; opened with 'wx' so two fills never share one. */
-export const tmpName = (cacheDir: string, label: string): string => join(tmpDir(cacheDir), `${label}.${randomBytes(6).toString('hex')}.tmp`);
+export const tmpName = (cacheDir: string, label: string): string =>
+  join(tmpDir(cacheDir), `${label}.${randomBytes(6).toString('hex')}.tmp`);
 
 /** Remove every leftover tmp file (a crash or kill mid-fill). Returns what was removed. */
 export async function sweepTmp(cacheDir: string): Promise<{ files: number; bytes: number }> {
@@ -71,7 +72,9 @@ export async function listBlobs(cacheDir: string): Promise<string[]> {
       throw e;
     }
   };
-  for (const a of await ls(root)) for (const b of await ls(join(root, a))) for (const n of await ls(join(root, a, b))) if (isDigest(n) && n.startsWith(a + b)) out.push(n);
+  for (const a of await ls(root))
+    for (const b of await ls(join(root, a)))
+      for (const n of await ls(join(root, a, b))) if (isDigest(n) && n.startsWith(a + b)) out.push(n);
   return out;
 }
 

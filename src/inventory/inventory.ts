@@ -123,11 +123,17 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     const id = instance.identity;
     let pidns = id.pidns ?? (id.initPid !== undefined ? nsInode(id.initPid, 'pid') : undefined);
     if (id.initPid !== undefined && pidns === undefined)
-      this.#log.debug({ instance: instance.key, initPid: id.initPid }, 'init pid not running; instance not reachable by pid namespace');
+      this.#log.debug(
+        { instance: instance.key, initPid: id.initPid },
+        'init pid not running; instance not reachable by pid namespace',
+      );
     if (pidns !== undefined && pidns === this.#ownPidns) {
       // A stale init pid now used by a host process would otherwise turn every host process into
       // this instance. The host's own pid namespace never identifies an instance.
-      this.#log.error({ instance: instance.key, initPid: id.initPid, pidns }, "identity is the host's own pid namespace (stale init pid?); not indexed by pid namespace");
+      this.#log.error(
+        { instance: instance.key, initPid: id.initPid, pidns },
+        "identity is the host's own pid namespace (stale init pid?); not indexed by pid namespace",
+      );
       pidns = undefined;
     }
     const entry: Entry = { instance, pidns, rootUid: rootUidOf(instance), claims: [] };
@@ -142,7 +148,10 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   #claim<K>(index: Map<K, Entry>, k: K, entry: Entry, what: string): void {
     const other = index.get(k);
     if (other && other.instance.key !== entry.instance.key) {
-      this.#log.error({ instance: entry.instance.key, other: other.instance.key, [what]: k }, `${what} already belongs to another instance; not indexed`);
+      this.#log.error(
+        { instance: entry.instance.key, other: other.instance.key, [what]: k },
+        `${what} already belongs to another instance; not indexed`,
+      );
       return;
     }
     index.set(k, entry);

@@ -33,7 +33,8 @@ export interface Instance {
   readonly identity: InstanceIdentity;
 }
 
-export const instanceKey = (project: string, name: string): string => (project === 'default' ? name : `${project}_${name}`);
+export const instanceKey = (project: string, name: string): string =>
+  project === 'default' ? name : `${project}_${name}`;
 
 /** LXD instance names: 1-63 chars, letters, digits and dashes, not starting with a digit or dash. */
 export const INSTANCE_NAME = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;

@@ -32,7 +32,7 @@ const instanceSchema = obj({
 });
 
 export function instanceFromDocument(doc: unknown, file: string): Instance {
-  let v;
+  let v: ReturnType<typeof instanceSchema>;
   try {
     v = instanceSchema(doc, '');
   } catch (e) {
@@ -66,7 +66,8 @@ export function parseInstanceYaml(text: string, file: string): Instance {
   } catch (e) {
     throw new FileValueError('E_INVENTORY', file, '', `invalid YAML: ${(e as Error).message}`);
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new FileValueError('E_INVENTORY', file, '', 'expected a mapping (an instance)');
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new FileValueError('E_INVENTORY', file, '', 'expected a mapping (an instance)');
   return instanceFromDocument(doc, file);
 }
 
@@ -80,7 +81,15 @@ export function instanceToYaml(i: Instance): string {
   if (i.identity.addresses !== undefined) identity.addresses = [...i.identity.addresses];
   if (i.identity.nocloudToken !== undefined) identity.nocloud_token = i.identity.nocloudToken;
   return yaml.dump(
-    { name: i.name, project: i.project, type: i.type, location: i.location, config: i.config, devices: i.devices, identity },
+    {
+      name: i.name,
+      project: i.project,
+      type: i.type,
+      location: i.location,
+      config: i.config,
+      devices: i.devices,
+      identity,
+    },
     { sortKeys: false, lineWidth: -1, noRefs: true },
   );
 }

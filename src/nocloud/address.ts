@@ -14,7 +14,8 @@ export function parseHostPort(s: string): HostPort {
   return { host: m[1] ?? (m[2] || '::'), port };
 }
 
-export const formatHostPort = (host: string, port: number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+export const formatHostPort = (host: string, port: number): string =>
+  host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 
 export function listenTcp(server: Server, at: HostPort): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -22,13 +22,21 @@ export interface NoCloudMetrics {
   readonly latency: Histogram;
 }
 
-export async function startNoCloudServer(cfg: NoCloudConfig & { listen: string }, inventory: Inventory, log: Logger, metrics?: NoCloudMetrics): Promise<NoCloudServer> {
-  const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
-    const started = performance.now();
-    const file = handle(req, res, cfg, inventory, log);
-    metrics?.requests.inc({ file, status: String(res.statusCode) });
-    metrics?.latency.observe({ file }, (performance.now() - started) / 1000);
-  });
+export async function startNoCloudServer(
+  cfg: NoCloudConfig & { listen: string },
+  inventory: Inventory,
+  log: Logger,
+  metrics?: NoCloudMetrics,
+): Promise<NoCloudServer> {
+  const server = createServer(
+    { keepAliveTimeout: 30_000, requestTimeout: 30_000, headersTimeout: 10_000 },
+    (req, res) => {
+      const started = performance.now();
+      const file = handle(req, res, cfg, inventory, log);
+      metrics?.requests.inc({ file, status: String(res.statusCode) });
+      metrics?.latency.observe({ file }, (performance.now() - started) / 1000);
+    },
+  );
   const address = await listenTcp(server, parseHostPort(cfg.listen));
   return {
     server,
@@ -52,14 +60,25 @@ function send(res: ServerResponse, status: number, body: string, head: boolean):
 }
 
 /** Returns the metrics label (the file name, or "other"). */
-function handle(req: IncomingMessage, res: ServerResponse, cfg: NoCloudConfig, inventory: Inventory, log: Logger): string {
+function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  cfg: NoCloudConfig,
+  inventory: Inventory,
+  log: Logger,
+): string {
   const remote = req.socket.remoteAddress ?? '';
   const path = (req.url ?? '/').split('?')[0]!;
   const head = req.method === 'HEAD';
   const proxied = FORWARDING_HEADERS.find((h) => req.headers[h] !== undefined);
   if (proxied) {
     log.warn({ remote, path, header: proxied }, 'nocloud request refused: proxy forwarding header');
-    send(res, 400, `400 Bad Request: requests carrying a ${proxied} header are refused (the seed is served to instances directly, never through a proxy)\n`, head);
+    send(
+      res,
+      400,
+      `400 Bad Request: requests carrying a ${proxied} header are refused (the seed is served to instances directly, never through a proxy)\n`,
+      head,
+    );
     return 'other';
   }
   if (req.method !== 'GET' && !head) {
@@ -79,6 +98,9 @@ function handle(req: IncomingMessage, res: ServerResponse, cfg: NoCloudConfig, i
   }
   const body = noCloudFile(r.instance, r.file);
   send(res, 200, body, head);
-  log.info({ instance: r.instance.key, file: r.file, by: r.by, remote, bytes: Buffer.byteLength(body) }, 'nocloud request');
+  log.info(
+    { instance: r.instance.key, file: r.file, by: r.by, remote, bytes: Buffer.byteLength(body) },
+    'nocloud request',
+  );
   return r.file;
 }

@@ -56,7 +56,9 @@ export class ReadyStore extends EventEmitter<ReadyEvents> {
   set(key: string, state: ReadyState): Promise<ReadyRecord> {
     const record: ReadyRecord = { state, since: new Date().toISOString() };
     const prev = this.#writes.get(key) ?? Promise.resolve();
-    const write = prev.catch(() => {}).then(() => writeFileAtomic(join(this.#dir, fileName(key)), `${JSON.stringify(record)}\n`, 0o600));
+    const write = prev
+      .catch(() => {})
+      .then(() => writeFileAtomic(join(this.#dir, fileName(key)), `${JSON.stringify(record)}\n`, 0o600));
     this.#writes.set(key, write);
     return write.then(() => {
       if (this.#writes.get(key) === write) this.#writes.delete(key);

@@ -17,7 +17,10 @@ if (mode === 'ws') {
   ws.on('open', () => process.stderr.write('open\n'));
   ws.on('ping', (d) => process.stderr.write(`ping:${d.toString()}\n`));
   ws.on('message', (d) => out(d.toString()));
-  ws.on('unexpected-response', (_req, res) => { process.stderr.write(`status:${res.statusCode}\n`); process.exit(3); });
+  ws.on('unexpected-response', (_req, res) => {
+    process.stderr.write(`status:${res.statusCode}\n`);
+    process.exit(3);
+  });
 } else {
   const s = net.connect(socket, () => s.write(`GET /1.0/events${query} HTTP/1.1\r\nHost: lxd\r\n\r\n`));
   let buf = '';
@@ -31,8 +34,7 @@ if (mode === 'ws') {
       buf = buf.slice(i + 2);
       headerDone = true;
     }
-    let j;
-    while ((j = buf.indexOf('\n')) >= 0) {
+    for (let j = buf.indexOf('\n'); j >= 0; j = buf.indexOf('\n')) {
       out(buf.slice(0, j + 1));
       buf = buf.slice(j + 1);
     }

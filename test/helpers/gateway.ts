@@ -19,13 +19,15 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(opts: {
-  guest?: Record<string, unknown>;
-  images?: Record<string, unknown>;
-  instances?: Record<string, unknown>[];
-  extras?: ServiceExtras;
-  logLevel?: string;
-} = {}): Promise<TestGateway> {
+export async function startGateway(
+  opts: {
+    guest?: Record<string, unknown>;
+    images?: Record<string, unknown>;
+    instances?: Record<string, unknown>[];
+    extras?: ServiceExtras;
+    logLevel?: string;
+  } = {},
+): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gg-test-'));
   chmodSync(dir, 0o755); // guests (other uids, unprivileged containers) must reach the socket folder
   const inv = join(dir, 'inventory');

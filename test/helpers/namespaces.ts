@@ -13,7 +13,10 @@ export interface TestNamespace {
   /** Cgroup path (relative to the v2 root) the namespace's processes live in, if any. */
   readonly cgroup: string | undefined;
   /** Run a command inside the namespace (and its cgroup), as `uid` (default 0). */
-  exec(argv: string[], opts?: { uid?: number; input?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  exec(
+    argv: string[],
+    opts?: { uid?: number; input?: string; timeoutMs?: number },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Start a long-running command inside; the caller kills it. */
   spawn(argv: string[], opts?: { uid?: number }): ChildProcess;
   close(): Promise<void>;
@@ -22,7 +25,9 @@ export interface TestNamespace {
 const nsInodeOf = (pid: number): number => Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/pid`))![1]);
 
 /** Create a pid namespace whose init sleeps; optionally put it in cgroup `<v2 root><cgroup>`. */
-export async function createNamespace(opts: { cgroup?: string; userns?: { hostBase: number; count: number } } = {}): Promise<TestNamespace> {
+export async function createNamespace(
+  opts: { cgroup?: string; userns?: { hostBase: number; count: number } } = {},
+): Promise<TestNamespace> {
   requireRoot('an instance in a new pid namespace');
   requireCommand('unshare', 'util-linux');
   requireCommand('nsenter', 'util-linux');
@@ -34,15 +39,34 @@ export async function createNamespace(opts: { cgroup?: string; userns?: { hostBa
   }
   // Optionally a user namespace too, like an unprivileged container: inner root is host uid hostBase.
   const user = opts.userns
-    ? ['--user', `--map-users=${opts.userns.hostBase},0,${opts.userns.count}`, `--map-groups=${opts.userns.hostBase},0,${opts.userns.count}`]
+    ? [
+        '--user',
+        `--map-users=${opts.userns.hostBase},0,${opts.userns.count}`,
+        `--map-groups=${opts.userns.hostBase},0,${opts.userns.count}`,
+      ]
     : [];
-  const child = spawn('unshare', [...user, '--pid', '--fork', '--kill-child', 'sleep', 'infinity'], { stdio: 'ignore' });
+  const child = spawn('unshare', [...user, '--pid', '--fork', '--kill-child', 'sleep', 'infinity'], {
+    stdio: 'ignore',
+  });
   const initPid = await childPid(child.pid!);
   if (cgDir) writeFileSync(`${cgDir}/cgroup.procs`, String(initPid));
   const pidns = nsInodeOf(initPid);
   const wrap = (argv: string[], uid = 0): string[] => {
     // Enter the cgroup first (as root), then the pid namespace, then drop to the uid.
-    const inner = ['nsenter', '-t', String(initPid), ...(opts.userns ? ['-U'] : []), '-p', '--', 'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv];
+    const inner = [
+      'nsenter',
+      '-t',
+      String(initPid),
+      ...(opts.userns ? ['-U'] : []),
+      '-p',
+      '--',
+      'setpriv',
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
+      '--clear-groups',
+      '--',
+      ...argv,
+    ];
     return cgDir ? ['sh', '-c', `echo $$ > ${cgDir}/cgroup.procs && exec "$@"`, 'sh', ...inner] : inner;
   };
   return {
@@ -52,8 +76,12 @@ export async function createNamespace(opts: { cgroup?: string; userns?: { hostBa
     exec: (argv, o = {}) =>
       new Promise((resolve) => {
         const [cmd, ...args] = wrap(argv, o.uid);
-        const p = execFile(cmd!, args, { timeout: o.timeoutMs ?? 20_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+        const p = execFile(
+          cmd!,
+          args,
+          { timeout: o.timeoutMs ?? 20_000, maxBuffer: 64 * 1024 * 1024 },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
         );
         if (o.input !== undefined) p.stdin!.end(o.input);
       }),
@@ -75,7 +103,9 @@ export async function createNamespace(opts: { cgroup?: string; userns?: { hostBa
 export async function removeCgroupTree(dir: string): Promise<void> {
   let subdirs: string[] = [];
   try {
-    subdirs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `${dir}/${d.name}`);
+    subdirs = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => `${dir}/${d.name}`);
   } catch {
     return;
   }
@@ -95,7 +125,10 @@ async function childPid(parent: number): Promise<number> {
   for (let i = 0; i < 200; i++) {
     try {
       // unshare may fork a short-lived helper (to write uid maps) before the real child: wait for `sleep`.
-      for (const kid of readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+      for (const kid of readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)) {
         if (readFileSync(`/proc/${kid}/comm`, 'utf8').trim() === 'sleep') return Number(kid);
       }
     } catch {}

@@ -4,7 +4,8 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 export function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) throw new Error(`${what} needs root (real pid namespaces, cgroups and uid changes); run the tests as root`);
+  if (process.getuid?.() !== 0)
+    throw new Error(`${what} needs root (real pid namespaces, cgroups and uid changes); run the tests as root`);
 }
 
 export function requireCommand(cmd: string, pkg: string): void {
@@ -15,7 +16,9 @@ export function requireCommand(cmd: string, pkg: string): void {
   }
 }
 
-export const CGROUP2_ROOT = existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+export const CGROUP2_ROOT = existsSync('/sys/fs/cgroup/unified/cgroup.procs')
+  ? '/sys/fs/cgroup/unified'
+  : '/sys/fs/cgroup';
 
 export function requireCgroup2(): string {
   try {

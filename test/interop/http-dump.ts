@@ -31,6 +31,7 @@ export function parseDump(raw: string): Dumped | undefined {
 export function parseProbe(out: string): ProbeSection[] {
   const sections: ProbeSection[] = [];
   const re = /^### (.*)\n([\s\S]*?)\n### rc=\d+$/gm;
-  for (let m = re.exec(out); m; m = re.exec(out)) sections.push({ request: m[1]!, raw: m[2]!, response: parseDump(m[2]!) });
+  for (let m = re.exec(out); m; m = re.exec(out))
+    sections.push({ request: m[1]!, raw: m[2]!, response: parseDump(m[2]!) });
   return sections;
 }

@@ -16,7 +16,19 @@ export interface GuestListener {
 export function listen(container: string, opts: { query?: string; count: number; timeoutS?: number }): GuestListener {
   const child = spawn(
     'lxc',
-    ['exec', container, '--force-noninteractive', '--env', `T=${opts.timeoutS ?? 30}`, '--', 'python3', '-c', SCRIPT, opts.query ?? '', String(opts.count)],
+    [
+      'exec',
+      container,
+      '--force-noninteractive',
+      '--env',
+      `T=${opts.timeoutS ?? 30}`,
+      '--',
+      'python3',
+      '-c',
+      SCRIPT,
+      opts.query ?? '',
+      String(opts.count),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const events: unknown[] = [];
@@ -31,8 +43,7 @@ export function listen(container: string, opts: { query?: string; count: number;
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
   child.stdout.on('data', (b: Buffer) => {
     pending += b.toString('utf8');
-    let i: number;
-    while ((i = pending.indexOf('\n')) >= 0) {
+    for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
       const line = pending.slice(0, i);
       pending = pending.slice(i + 1);
       if (line === 'READY') onReady();

@@ -30,7 +30,9 @@ export async function requireLxd(): Promise<void> {
   if (!a.ok) throw new Error(`LXD is not available: ${a.why}`);
 }
 
-export async function startLxdGateway(opts: { guest?: Record<string, unknown>; images?: Record<string, unknown>; logLevel?: string } = {}): Promise<LxdGateway> {
+export async function startLxdGateway(
+  opts: { guest?: Record<string, unknown>; images?: Record<string, unknown>; logLevel?: string } = {},
+): Promise<LxdGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gg-interop-'));
   chmodSync(dir, 0o755);
   const file = join(dir, 'guestgate.yaml');
@@ -68,11 +70,19 @@ export async function startLxdGateway(opts: { guest?: Record<string, unknown>; i
  * Twin containers with the same config: `<base>-gg` answered by guestgate (its socket folder mounted at
  * /dev/lxd), `<base>-lxd` by LXD's own devlxd. Resolves once guestgate knows the first one's init pid.
  */
-export async function launchTwins(gw: LxdGateway, base: string, config: Record<string, string>): Promise<[Container, Container]> {
+export async function launchTwins(
+  gw: LxdGateway,
+  base: string,
+  config: Record<string, string>,
+): Promise<[Container, Container]> {
   const twins = await Promise.all([
     launchContainer(`${base}-gg`, { replace: true, guestSocketDir: gw.socketDir, config }),
     launchContainer(`${base}-lxd`, { replace: true, config }),
   ]);
-  await gw.until(() => gw.service.inventory.get(`${base}-gg`)?.identity.initPid !== undefined, 15_000, `${base}-gg in the inventory`);
+  await gw.until(
+    () => gw.service.inventory.get(`${base}-gg`)?.identity.initPid !== undefined,
+    15_000,
+    `${base}-gg in the inventory`,
+  );
   return twins;
 }

@@ -86,7 +86,13 @@ export function lxc(args: readonly string[], opts: { timeoutMs?: number } = {}):
       (err, stdout, stderr) => {
         if (err) {
           const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
-          const detail = e.killed ? `killed after ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` : e.signal ? `signal ${e.signal}` : typeof e.code === 'string' ? e.message : undefined;
+          const detail = e.killed
+            ? `killed after ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`
+            : e.signal
+              ? `signal ${e.signal}`
+              : typeof e.code === 'string'
+                ? e.message
+                : undefined;
           reject(new LxcError(commandLine('lxc', args), e.code ?? null, stderr, detail));
           return;
         }
@@ -189,9 +195,10 @@ function container(name: string): Container {
       await lxc(['config', 'device', 'remove', name, dev]);
     },
     async expandedConfig() {
-      const inst = await lxcQuery<{ expanded_config?: Record<string, string>; expanded_devices?: Record<string, Record<string, string>> }>(
-        `/1.0/instances/${name}`,
-      );
+      const inst = await lxcQuery<{
+        expanded_config?: Record<string, string>;
+        expanded_devices?: Record<string, Record<string, string>>;
+      }>(`/1.0/instances/${name}`);
       return { config: inst.expanded_config ?? {}, devices: inst.expanded_devices ?? {} };
     },
     async delete() {
@@ -257,7 +264,10 @@ export async function launchContainer(name: string, opts: LaunchOptions = {}): P
 /** Deletes every container whose name starts with `prefix` (default `gg-`). */
 export async function deleteContainers(prefix = 'gg-'): Promise<string[]> {
   const out = await lxc(['list', '--format', 'csv', '--columns', 'n']);
-  const names = out.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(prefix));
+  const names = out
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith(prefix));
   for (const n of names) await container(n).delete();
   return names;
 }

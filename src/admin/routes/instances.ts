@@ -8,7 +8,8 @@ import type { AdminDeps } from '../deps.ts';
 import { instanceView } from '../document.ts';
 import { BODY, keyOf, type InstancePatch } from '../instances.ts';
 
-export const instanceKeyOf = (ctx: Context): string => keyOf(ctx.params.name ?? '', typeof ctx.query.project === 'string' ? ctx.query.project : undefined);
+export const instanceKeyOf = (ctx: Context): string =>
+  keyOf(ctx.params.name ?? '', typeof ctx.query.project === 'string' ? ctx.query.project : undefined);
 
 const wantsYaml = (ctx: Context): boolean => /yaml/i.test(ctx.get('Accept'));
 
@@ -32,24 +33,37 @@ const stringValue = (v: unknown, key: string): string => {
 
 /** {config: {k: "v" | null}, devices: {name: {..} | null}}: merge-patch semantics. */
 function toPatch(doc: unknown): InstancePatch {
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new GuestgateError('E_BAD_REQUEST', `${BODY}: expected a mapping with config and/or devices`);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new GuestgateError('E_BAD_REQUEST', `${BODY}: expected a mapping with config and/or devices`);
   const { config, devices, ...rest } = doc as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
-  if (extra !== undefined) throw new GuestgateError('E_BAD_REQUEST', `${BODY}: ${extra}: unknown key (PATCH takes config and devices; PUT replaces the instance)`, { key: extra });
+  if (extra !== undefined)
+    throw new GuestgateError(
+      'E_BAD_REQUEST',
+      `${BODY}: ${extra}: unknown key (PATCH takes config and devices; PUT replaces the instance)`,
+      { key: extra },
+    );
   const out: { config?: Record<string, string | null>; devices?: Record<string, Record<string, string> | null> } = {};
   if (config !== undefined) {
-    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new GuestgateError('E_BAD_REQUEST', `${BODY}: config: expected a mapping`, { key: 'config' });
-    out.config = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v === null ? null : stringValue(v, `config.${k}`)]));
+    if (config === null || typeof config !== 'object' || Array.isArray(config))
+      throw new GuestgateError('E_BAD_REQUEST', `${BODY}: config: expected a mapping`, { key: 'config' });
+    out.config = Object.fromEntries(
+      Object.entries(config).map(([k, v]) => [k, v === null ? null : stringValue(v, `config.${k}`)]),
+    );
   }
   if (devices !== undefined) {
-    if (devices === null || typeof devices !== 'object' || Array.isArray(devices)) throw new GuestgateError('E_BAD_REQUEST', `${BODY}: devices: expected a mapping`, { key: 'devices' });
-    out.devices = Object.fromEntries(Object.entries(devices).map(([n, d]) => [n, d === null ? null : deviceMap(d, `devices.${n}`)]));
+    if (devices === null || typeof devices !== 'object' || Array.isArray(devices))
+      throw new GuestgateError('E_BAD_REQUEST', `${BODY}: devices: expected a mapping`, { key: 'devices' });
+    out.devices = Object.fromEntries(
+      Object.entries(devices).map(([n, d]) => [n, d === null ? null : deviceMap(d, `devices.${n}`)]),
+    );
   }
   return out;
 }
 
 function deviceMap(d: unknown, key: string): Record<string, string> {
-  if (d === null || typeof d !== 'object' || Array.isArray(d)) throw new GuestgateError('E_BAD_REQUEST', `${BODY}: ${key}: expected a mapping`, { key });
+  if (d === null || typeof d !== 'object' || Array.isArray(d))
+    throw new GuestgateError('E_BAD_REQUEST', `${BODY}: ${key}: expected a mapping`, { key });
   return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, stringValue(v, `${key}.${k}`)]));
 }
 
@@ -57,7 +71,8 @@ export const listInstances = (deps: AdminDeps) => (ctx: Context) => {
   ctx.body = deps.instances.list().map((i) => instanceView(i, deps.ready.get(i.key)));
 };
 
-export const getInstance = (deps: AdminDeps) => (ctx: Context) => show(ctx, deps, deps.instances.get(instanceKeyOf(ctx)));
+export const getInstance = (deps: AdminDeps) => (ctx: Context) =>
+  show(ctx, deps, deps.instances.get(instanceKeyOf(ctx)));
 
 export const createInstance = (deps: AdminDeps) => async (ctx: Context) => {
   const i = await deps.instances.create(await body(ctx, deps));
@@ -91,7 +106,8 @@ export const putConfigKey = (deps: AdminDeps) => async (ctx: Context) => {
   if (/^text\/plain/i.test(ctx.get('Content-Type'))) value = text;
   else {
     const doc = parseBody(text, ctx.get('Content-Type'));
-    if (doc === null || typeof doc !== 'object' || !('value' in doc)) throw new GuestgateError('E_BAD_REQUEST', `${BODY}: expected {"value": "..."}`, { key: 'value' });
+    if (doc === null || typeof doc !== 'object' || !('value' in doc))
+      throw new GuestgateError('E_BAD_REQUEST', `${BODY}: expected {"value": "..."}`, { key: 'value' });
     value = stringValue((doc as { value: unknown }).value, 'value');
   }
   show(ctx, deps, await deps.instances.setConfig(key, ctx.params.key ?? '', value));

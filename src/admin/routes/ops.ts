@@ -18,7 +18,8 @@ type Viewable = { list?: () => unknown; stats?: () => unknown };
 const call = (deps: AdminDeps, fn: 'list' | 'stats', what: string) => async (ctx: Context) => {
   const images = deps.images as Viewable | undefined;
   const f = images?.[fn];
-  if (typeof f !== 'function') throw new GuestgateError('E_METHOD_NOT_IMPLEMENTED', `no ${what} view: the image service is not configured`);
+  if (typeof f !== 'function')
+    throw new GuestgateError('E_METHOD_NOT_IMPLEMENTED', `no ${what} view: the image service is not configured`);
   ctx.body = await f.call(images);
 };
 

@@ -8,7 +8,8 @@ import type { AdminDeps } from '../deps.ts';
 import { waitForState } from '../readiness.ts';
 import { instanceKeyOf } from './instances.ts';
 
-const q = (ctx: Context, k: string): string | undefined => (typeof ctx.query[k] === 'string' ? (ctx.query[k] as string) : undefined);
+const q = (ctx: Context, k: string): string | undefined =>
+  typeof ctx.query[k] === 'string' ? (ctx.query[k] as string) : undefined;
 
 export const getState = (deps: AdminDeps) => async (ctx: Context) => {
   const key = instanceKeyOf(ctx);
@@ -19,7 +20,10 @@ export const getState = (deps: AdminDeps) => async (ctx: Context) => {
     ctx.body = { instance: key, state: r?.state ?? 'Unknown', since: r?.since ?? null };
     return;
   }
-  if (wait !== 'Ready' && wait !== 'Started') throw new GuestgateError('E_BAD_REQUEST', `wait: expected "Ready" or "Started", got ${JSON.stringify(wait)}`, { key: 'wait' });
+  if (wait !== 'Ready' && wait !== 'Started')
+    throw new GuestgateError('E_BAD_REQUEST', `wait: expected "Ready" or "Started", got ${JSON.stringify(wait)}`, {
+      key: 'wait',
+    });
   let timeoutMs = 30_000;
   const t = q(ctx, 'timeout');
   if (t !== undefined) {
@@ -33,12 +37,20 @@ export const getState = (deps: AdminDeps) => async (ctx: Context) => {
   timeoutMs = Math.min(timeoutMs, deps.maxWaitMs);
   const afterText = q(ctx, 'after');
   const after = afterText === undefined ? undefined : Date.parse(afterText);
-  if (after !== undefined && Number.isNaN(after)) throw new GuestgateError('E_BAD_REQUEST', `after: expected an ISO 8601 time, got ${JSON.stringify(afterText)}`, { key: 'after' });
+  if (after !== undefined && Number.isNaN(after))
+    throw new GuestgateError('E_BAD_REQUEST', `after: expected an ISO 8601 time, got ${JSON.stringify(afterText)}`, {
+      key: 'after',
+    });
   const abort = new AbortController();
   ctx.req.on('close', () => abort.abort());
   deps.obs.readyWaiters.count++;
   try {
-    const r = await waitForState(deps.ready, key, { state: wait as ReadyState, timeoutMs, after, signal: abort.signal });
+    const r = await waitForState(deps.ready, key, {
+      state: wait as ReadyState,
+      timeoutMs,
+      after,
+      signal: abort.signal,
+    });
     ctx.body = { instance: key, state: r.state, since: r.since };
   } finally {
     deps.obs.readyWaiters.count--;

@@ -7,7 +7,8 @@ import { path, type PathContext } from '../paths.ts';
 /** Octal file mode: "0600", or the YAML integer 0600 (which the core schema reads as decimal 600). */
 const mode = (): Validator<number> => (v, key) => {
   const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v : '';
-  if (!/^0?[0-7]{3}$/.test(s)) throw new ValidationError(key, `expected an octal file mode such as "0600", got ${JSON.stringify(v)}`);
+  if (!/^0?[0-7]{3}$/.test(s))
+    throw new ValidationError(key, `expected an octal file mode such as "0600", got ${JSON.stringify(v)}`);
   return parseInt(s, 8);
 };
 
@@ -36,4 +37,5 @@ export const adminSection = (ctx: PathContext) =>
 
 export type AdminConfig = ReturnType<ReturnType<typeof adminSection>>;
 
-export const adminSocketPath = (runtimeDir: string, admin: AdminConfig): string => admin.socket ?? join(runtimeDir, 'admin.sock');
+export const adminSocketPath = (runtimeDir: string, admin: AdminConfig): string =>
+  admin.socket ?? join(runtimeDir, 'admin.sock');

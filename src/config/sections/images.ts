@@ -43,11 +43,16 @@ const upstream =
     if (t === 'simplestreams') return simplestreamsUpstream(ctx)(v, key);
     if (t === 'lxd' || t === 'incus') {
       const c = lxdUpstream(ctx)(v, key);
-      if (!c.socket === !c.url) throw new ValidationError(key, 'expected exactly one of `socket` or `url` for an lxd/incus upstream');
-      if (c.url && (!c.client_cert || !c.client_key)) throw new ValidationError(key, '`url` needs `client_cert` and `client_key`');
+      if (!c.socket === !c.url)
+        throw new ValidationError(key, 'expected exactly one of `socket` or `url` for an lxd/incus upstream');
+      if (c.url && (!c.client_cert || !c.client_key))
+        throw new ValidationError(key, '`url` needs `client_cert` and `client_key`');
       return c;
     }
-    throw new ValidationError(`${key}.type`, `expected one of "dir", "lxd", "incus", "simplestreams", got ${JSON.stringify(t)}`);
+    throw new ValidationError(
+      `${key}.type`,
+      `expected one of "dir", "lxd", "incus", "simplestreams", got ${JSON.stringify(t)}`,
+    );
   };
 
 export const imagesSection = (ctx: PathContext) =>

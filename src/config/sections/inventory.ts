@@ -31,7 +31,8 @@ export const inventorySection =
     if (src === 'lxd' || src === 'incus') {
       const c = lxdSource(ctx)(v, key);
       if (!c.socket && !c.url) throw new ValidationError(key, 'expected `socket` or `url` for an lxd/incus source');
-      if (c.url && (!c.client_cert || !c.client_key)) throw new ValidationError(key, '`url` needs `client_cert` and `client_key`');
+      if (c.url && (!c.client_cert || !c.client_key))
+        throw new ValidationError(key, '`url` needs `client_cert` and `client_key`');
       return c;
     }
     throw new ValidationError(`${key}.source`, `expected one of "dir", "lxd", "incus", got ${JSON.stringify(src)}`);

@@ -3,7 +3,11 @@
 import type { Instance } from '../../inventory/model.ts';
 import type { GuestEvent } from './encode.ts';
 
-export function instanceEvents(before: Instance, after: Instance, opts: { deviceUpdate: 'updated' | 'remove-add' }): GuestEvent[] {
+export function instanceEvents(
+  before: Instance,
+  after: Instance,
+  opts: { deviceUpdate: 'updated' | 'remove-add' },
+): GuestEvent[] {
   const out: GuestEvent[] = [];
   const keys = new Set([...Object.keys(before.config), ...Object.keys(after.config)]);
   for (const key of [...keys].sort()) {
@@ -22,7 +26,8 @@ export function instanceEvents(before: Instance, after: Instance, opts: { device
     if (b && !a) removed.push({ type: 'device', metadata: { action: 'removed', config: b, name } });
     else if (!b && a) added.push({ type: 'device', metadata: { action: 'added', config: a, name } });
     else if (a && b && !sameMap(a, b)) {
-      if (opts.deviceUpdate === 'updated') updated.push({ type: 'device', metadata: { action: 'updated', config: a, name } });
+      if (opts.deviceUpdate === 'updated')
+        updated.push({ type: 'device', metadata: { action: 'updated', config: a, name } });
       else {
         removed.push({ type: 'device', metadata: { action: 'removed', config: b, name } });
         added.push({ type: 'device', metadata: { action: 'added', config: a, name } });

@@ -27,7 +27,10 @@ export class EventHub {
 
   add(instanceKey: string, listener: EventListener): () => void {
     let set = this.#listeners.get(instanceKey);
-    if (!set) this.#listeners.set(instanceKey, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(instanceKey, set);
+    }
     set.add(listener);
     return () => {
       set.delete(listener);

@@ -25,14 +25,23 @@ export class BoundedSender {
 
   send(line: string): void {
     if (this.#dropped) return;
-    if (this.#pending >= this.#maxQueue) return this.#fail(`listener too slow: ${this.#pending} events queued`);
+    if (this.#pending >= this.#maxQueue) {
+      this.#fail(`listener too slow: ${this.#pending} events queued`);
+      return;
+    }
     this.#pending++;
-    this.#stall ??= setTimeout(() => this.#fail(`listener stalled: no write completed for ${this.#stallMs} ms`), this.#stallMs);
+    this.#stall ??= setTimeout(
+      () => this.#fail(`listener stalled: no write completed for ${this.#stallMs} ms`),
+      this.#stallMs,
+    );
     this.#write(line, (err) => {
       if (err) return this.#fail(`write failed: ${err.message}`);
       this.#pending--;
       clearTimeout(this.#stall);
-      this.#stall = this.#pending > 0 ? setTimeout(() => this.#fail(`listener stalled: no write completed for ${this.#stallMs} ms`), this.#stallMs) : undefined;
+      this.#stall =
+        this.#pending > 0
+          ? setTimeout(() => this.#fail(`listener stalled: no write completed for ${this.#stallMs} ms`), this.#stallMs)
+          : undefined;
     });
   }
 

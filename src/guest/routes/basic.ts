@@ -14,7 +14,10 @@ export const getRoot = (ctx: Context): void => sendJson(ctx, ['/1.0']);
 const json = (v: unknown): string => goJson(v, { escapeHTML: false });
 
 export const getConfig = (ctx: Context, r: Resolved): void =>
-  sendJsonBody(ctx, rendered(r.instance, 'config', () => json(guestConfigKeys(r.instance.config).map((k) => `/1.0/config/${k}`))));
+  sendJsonBody(
+    ctx,
+    rendered(r.instance, 'config', () => json(guestConfigKeys(r.instance.config).map((k) => `/1.0/config/${k}`))),
+  );
 
 export function getConfigKey(deps: GuestDeps) {
   return (ctx: Context, r: Resolved): void => {
@@ -27,11 +30,18 @@ export function getConfigKey(deps: GuestDeps) {
 }
 
 export const getDevices = (ctx: Context, r: Resolved): void =>
-  sendJsonBody(ctx, rendered(r.instance, 'devices', () => json(guestDevices(r.instance.devices, r.instance.config))));
+  sendJsonBody(
+    ctx,
+    rendered(r.instance, 'devices', () => json(guestDevices(r.instance.devices, r.instance.config))),
+  );
 
 export function getMetaData(deps: GuestDeps) {
   return (ctx: Context, r: Resolved): void =>
-    sendRaw(ctx, deps.dialect.rawContentType, rendered(r.instance, 'meta-data', () => renderMetaData(r.instance, { header: deps.dialect.metaDataHeader })));
+    sendRaw(
+      ctx,
+      deps.dialect.rawContentType,
+      rendered(r.instance, 'meta-data', () => renderMetaData(r.instance, { header: deps.dialect.metaDataHeader })),
+    );
 }
 
 /** Expanded devices, sorted, with NIC hwaddr filled from volatile.<dev>.hwaddr when unset. */
@@ -53,5 +63,8 @@ export function guestDevices(
 export function pathUnescape(s: string): string {
   if (!s.includes('%')) return s;
   if (/%(?![0-9A-Fa-f]{2})/.test(s)) throw new GuestgateError('E_BAD_REQUEST', 'bad percent-escape', { path: s });
-  return Buffer.from(s.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  return Buffer.from(
+    s.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  ).toString('utf8');
 }

@@ -9,7 +9,8 @@ import type { GuestDeps } from '../deps.ts';
 import { parseTypeFilter } from '../events/encode.ts';
 import { BoundedSender } from '../events/sender.ts';
 
-export const STREAM_PREAMBLE = 'HTTP/1.1 200 OK\nConnection: keep-alive\nContent-Type: application/json\nX-Content-Type-Options: nosniff\n\n';
+export const STREAM_PREAMBLE =
+  'HTTP/1.1 200 OK\nConnection: keep-alive\nContent-Type: application/json\nX-Content-Type-Options: nosniff\n\n';
 
 const typeQuery = (url: string | undefined): string | undefined => {
   const q = url?.indexOf('?') ?? -1;
@@ -22,10 +23,14 @@ export function streamEvents(deps: GuestDeps) {
     const socket = ctx.req.socket;
     socket.setTimeout(0);
     socket.write(STREAM_PREAMBLE);
-    const sender = new BoundedSender((line, done) => void socket.write(line, done), deps.events, (reason) => {
-      deps.log.warn({ instance: r.instance.key, reason }, 'event listener dropped');
-      socket.destroy();
-    });
+    const sender = new BoundedSender(
+      (line, done) => void socket.write(line, done),
+      deps.events,
+      (reason) => {
+        deps.log.warn({ instance: r.instance.key, reason }, 'event listener dropped');
+        socket.destroy();
+      },
+    );
     const remove = deps.hub.add(r.instance.key, {
       types: parseTypeFilter(typeQuery(ctx.req.url)),
       send: (line) => sender.send(line),
@@ -63,10 +68,14 @@ export class WebSocketEvents {
 
   #serve(ws: WebSocket, req: IncomingMessage, r: Resolved): void {
     const deps = this.#deps;
-    const sender = new BoundedSender((line, done) => ws.send(line, { binary: false }, done), deps.events, (reason) => {
-      deps.log.warn({ instance: r.instance.key, reason }, 'event listener dropped');
-      ws.terminate();
-    });
+    const sender = new BoundedSender(
+      (line, done) => ws.send(line, { binary: false }, done),
+      deps.events,
+      (reason) => {
+        deps.log.warn({ instance: r.instance.key, reason }, 'event listener dropped');
+        ws.terminate();
+      },
+    );
     const remove = deps.hub.add(r.instance.key, {
       types: parseTypeFilter(typeQuery(req.url)),
       send: (line) => sender.send(line),

@@ -9,7 +9,8 @@ import type { GuestDeps } from '../deps.ts';
 export function exportImage(deps: GuestDeps) {
   return async (ctx: Context, r: Resolved): Promise<void> => {
     const d = deps.dialect;
-    if (!isEnabledFlag(r.instance.config, d.keys.images)) throw new GuestgateError('E_FORBIDDEN', `${d.keys.images} is not true`);
+    if (!isEnabledFlag(r.instance.config, d.keys.images))
+      throw new GuestgateError('E_FORBIDDEN', `${d.keys.images} is not true`);
     // lookup() rejects anything but hex (E_BAD_FINGERPRINT, answered as 404) before it touches a path.
     const fp = decodeURIComponentSafe(ctx.path.slice('/1.0/images/'.length, -'/export'.length));
     const project = ctx.query.project;
@@ -21,7 +22,10 @@ export function exportImage(deps: GuestDeps) {
     ctx.respond = false;
     const abort = new AbortController();
     ctx.req.socket.once('close', () => abort.abort());
-    await deps.images.serveExport(ctx.req, ctx.res, image as never, { signal: abort.signal, extraHeaders: { ...d.images.extraHeaders } });
+    await deps.images.serveExport(ctx.req, ctx.res, image as never, {
+      signal: abort.signal,
+      extraHeaders: { ...d.images.extraHeaders },
+    });
   };
 }
 

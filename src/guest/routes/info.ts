@@ -15,7 +15,12 @@ export function getInfo(deps: GuestDeps) {
       return;
     }
     const state = deps.ready.get(i.key)?.state ?? 'Started';
-    sendJson(ctx, { state, api_version: '1.0', instance_type: i.type, location: i.location !== 'none' ? i.location : deps.location });
+    sendJson(ctx, {
+      state,
+      api_version: '1.0',
+      instance_type: i.type,
+      location: i.location !== 'none' ? i.location : deps.location,
+    });
   };
 }
 
@@ -27,10 +32,14 @@ export function patchInfo(deps: GuestDeps) {
       state = decodeStatePut(raw);
     } catch (e) {
       const msg = (e as Error).message;
-      throw new GuestgateError('E_BAD_REQUEST', msg, { text: deps.dialect.patchDecodeError === 'prefixed' ? `Invalid request body: ${msg}` : msg });
+      throw new GuestgateError('E_BAD_REQUEST', msg, {
+        text: deps.dialect.patchDecodeError === 'prefixed' ? `Invalid request body: ${msg}` : msg,
+      });
     }
     if (state !== 'Ready' && state !== 'Started')
-      throw new GuestgateError('E_INVALID_STATE', 'invalid state', { text: `Invalid state ${JSON.stringify(state ?? '')}` });
+      throw new GuestgateError('E_INVALID_STATE', 'invalid state', {
+        text: `Invalid state ${JSON.stringify(state ?? '')}`,
+      });
     await deps.ready.set(r.instance.key, state);
     deps.log.info({ instance: r.instance.key, state }, 'guest reported state');
     sendRaw(ctx, 'application/octet-stream', '');
@@ -48,7 +57,8 @@ export function decodeStatePut(body: string): unknown {
     throw new Error(`invalid character '${text[0] === "'" ? "\\'" : text[0]}' looking for beginning of value`);
   }
   if (v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`json: cannot unmarshal ${goKind(v)} into Go value of type api.DevLXDPut`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`json: cannot unmarshal ${goKind(v)} into Go value of type api.DevLXDPut`);
   const state = (v as Record<string, unknown>).state;
   if (state !== undefined && state !== null && typeof state !== 'string')
     throw new Error(`json: cannot unmarshal ${goKind(state)} into Go struct field DevLXDPut.state of type string`);
@@ -72,14 +82,18 @@ function firstJsonValue(text: string): string {
   return text;
 }
 
-const goKind = (v: unknown): string => (Array.isArray(v) ? 'array' : typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'bool' : typeof v);
+const goKind = (v: unknown): string =>
+  Array.isArray(v) ? 'array' : typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'bool' : typeof v;
 
 async function readBody(ctx: Context, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new GuestgateError('E_BAD_REQUEST', 'request body too large', { text: `Invalid request body: larger than ${limit} bytes` });
+    if (size > limit)
+      throw new GuestgateError('E_BAD_REQUEST', 'request body too large', {
+        text: `Invalid request body: larger than ${limit} bytes`,
+      });
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

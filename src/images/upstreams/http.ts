@@ -46,7 +46,12 @@ export function httpClient(ep: Endpoint): HttpClient {
     return request('GET', path, undefined, signal);
   }
 
-  function request(method: string, path: string, body: Buffer | undefined, signal?: AbortSignal): Promise<http.IncomingMessage> {
+  function request(
+    method: string,
+    path: string,
+    body: Buffer | undefined,
+    signal?: AbortSignal,
+  ): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       // Relative to the base URL's path, so a simplestreams mirror under /some/prefix/ works.
       const target = base ? new URL(path.replace(/^\//, ''), base) : undefined;
@@ -59,11 +64,22 @@ export function httpClient(ep: Endpoint): HttpClient {
           ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
         },
         ...(signal ? { signal } : {}),
-        ...(ep.socket ? { socketPath: ep.socket, path } : { hostname: target!.hostname, port: target!.port, path: target!.pathname + target!.search }),
+        ...(ep.socket
+          ? { socketPath: ep.socket, path }
+          : { hostname: target!.hostname, port: target!.port, path: target!.pathname + target!.search }),
       };
       const req = (tls ? https : http).request(opts, resolve);
       req.on('error', (e) =>
-        reject(signal?.aborted ? signal.reason : new GuestgateError('E_UPSTREAM', `upstream ${where}: ${e.message}`, { upstream: where, path }, { cause: e })),
+        reject(
+          signal?.aborted
+            ? signal.reason
+            : new GuestgateError(
+                'E_UPSTREAM',
+                `upstream ${where}: ${e.message}`,
+                { upstream: where, path },
+                { cause: e },
+              ),
+        ),
       );
       req.end(body);
     });
@@ -73,15 +89,28 @@ export function httpClient(ep: Endpoint): HttpClient {
     return send('GET', path, undefined, signal);
   }
 
-  async function send(method: string, path: string, payload?: unknown, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
-    const res = await request(method, path, payload === undefined ? undefined : Buffer.from(JSON.stringify(payload)), signal);
+  async function send(
+    method: string,
+    path: string,
+    payload?: unknown,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; body: unknown }> {
+    const res = await request(
+      method,
+      path,
+      payload === undefined ? undefined : Buffer.from(JSON.stringify(payload)),
+      signal,
+    );
     const chunks: Buffer[] = [];
     let n = 0;
     for await (const c of res) {
       n += (c as Buffer).length;
       if (n > MAX_JSON) {
         res.destroy();
-        throw new GuestgateError('E_UPSTREAM', `upstream ${where}: ${path}: response too large`, { upstream: where, path });
+        throw new GuestgateError('E_UPSTREAM', `upstream ${where}: ${path}: response too large`, {
+          upstream: where,
+          path,
+        });
       }
       chunks.push(c as Buffer);
     }

@@ -11,7 +11,15 @@ export function createUpstream(c: UpstreamConfig): Upstream {
       return dirUpstream({ path: c.path, public: c.public });
     case 'lxd':
     case 'incus':
-      return lxdUpstream({ type: c.type, project: c.project, socket: c.socket, url: c.url, clientCert: c.client_cert, clientKey: c.client_key, serverCert: c.server_cert });
+      return lxdUpstream({
+        type: c.type,
+        project: c.project,
+        socket: c.socket,
+        url: c.url,
+        clientCert: c.client_cert,
+        clientKey: c.client_key,
+        serverCert: c.server_cert,
+      });
     case 'simplestreams':
       return simplestreamsUpstream({ url: c.url, serverCert: c.server_cert, catalogTtl: c.catalog_ttl });
   }

@@ -27,14 +27,21 @@ interface LxdImage {
 }
 
 const envelopeError = (body: unknown): string =>
-  typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string' ? (body as { error: string }).error : String(body).slice(0, 200);
+  typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string'
+    ? (body as { error: string }).error
+    : String(body).slice(0, 200);
 
 function toImage(m: LxdImage): UpstreamImage | undefined {
   if (typeof m.fingerprint !== 'string' || !isDigest(m.fingerprint)) return undefined;
   const props: Record<string, string> = {};
   if (typeof m.properties === 'object' && m.properties !== null)
     for (const [k, v] of Object.entries(m.properties)) if (typeof v === 'string') props[k] = v;
-  const when = typeof m.uploaded_at === 'string' ? new Date(m.uploaded_at) : typeof m.created_at === 'string' ? new Date(m.created_at) : undefined;
+  const when =
+    typeof m.uploaded_at === 'string'
+      ? new Date(m.uploaded_at)
+      : typeof m.created_at === 'string'
+        ? new Date(m.created_at)
+        : undefined;
   return {
     fingerprint: m.fingerprint,
     public: m.public === true,
@@ -60,24 +67,37 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
       if (status === 404) return [];
       if (status !== 200) {
         const msg = envelopeError(body);
-        if (/more than one/i.test(msg)) throw new GuestgateError('E_IMAGE_AMBIGUOUS', 'More than one image matches', { fingerprint: prefix, upstream: name });
-        throw new GuestgateError('E_UPSTREAM', `upstream ${name}: GET image: ${status} ${msg}`, { upstream: name, status });
+        if (/more than one/i.test(msg))
+          throw new GuestgateError('E_IMAGE_AMBIGUOUS', 'More than one image matches', {
+            fingerprint: prefix,
+            upstream: name,
+          });
+        throw new GuestgateError('E_UPSTREAM', `upstream ${name}: GET image: ${status} ${msg}`, {
+          upstream: name,
+          status,
+        });
       }
       const img = toImage(((body as { metadata?: unknown }).metadata ?? {}) as LxdImage);
-      return img && img.fingerprint.startsWith(prefix) ? [img] : [];
+      return img?.fingerprint.startsWith(prefix) ? [img] : [];
     },
     async fetch(image, sink: PartSink, signal) {
       const res = await client.get(`/1.0/images/${image.fingerprint}/export${q}`, signal);
       if (res.statusCode !== 200) {
         discard(res);
-        throw new GuestgateError('E_UPSTREAM', `upstream ${name}: export answered ${res.statusCode}`, { upstream: name, status: res.statusCode });
+        throw new GuestgateError('E_UPSTREAM', `upstream ${name}: export answered ${res.statusCode}`, {
+          upstream: name,
+          status: res.statusCode,
+        });
       }
       const boundary = boundaryOf(res.headers['content-type']);
       if (!boundary) {
         const len = Number(res.headers['content-length']);
         await sink.startPart('unified', Number.isSafeInteger(len) && len >= 0 ? len : undefined);
         const n = await pump(res, sink);
-        if (!res.complete) throw new GuestgateError('E_UPSTREAM', `upstream ${name}: export truncated after ${n} bytes`, { upstream: name });
+        if (!res.complete)
+          throw new GuestgateError('E_UPSTREAM', `upstream ${name}: export truncated after ${n} bytes`, {
+            upstream: name,
+          });
         await sink.endPart();
         return;
       }
@@ -85,7 +105,8 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
       const parser = new MultipartParser(boundary, {
         onPart: async (p) => {
           const want = roles.length === 0 ? ['metadata'] : roles.length === 1 ? ['rootfs', 'rootfs.img'] : [];
-          if (!p.name || !want.includes(p.name)) throw new MultipartError(`unexpected part ${JSON.stringify(p.name)} at position ${roles.length + 1}`);
+          if (!p.name || !want.includes(p.name))
+            throw new MultipartError(`unexpected part ${JSON.stringify(p.name)} at position ${roles.length + 1}`);
           roles.push(p.name as PartRole);
           await sink.startPart(p.name as PartRole);
         },
@@ -96,10 +117,14 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
         for await (const chunk of res) await parser.write(chunk as Buffer);
         parser.end();
       } catch (e) {
-        if (e instanceof MultipartError) throw new GuestgateError('E_UPSTREAM', `upstream ${name}: ${e.message}`, { upstream: name }, { cause: e });
+        if (e instanceof MultipartError)
+          throw new GuestgateError('E_UPSTREAM', `upstream ${name}: ${e.message}`, { upstream: name }, { cause: e });
         throw e;
       }
-      if (roles.length !== 2) throw new GuestgateError('E_UPSTREAM', `upstream ${name}: multipart export had ${roles.length} parts`, { upstream: name });
+      if (roles.length !== 2)
+        throw new GuestgateError('E_UPSTREAM', `upstream ${name}: multipart export had ${roles.length} parts`, {
+          upstream: name,
+        });
     },
     async close() {
       client.close();

@@ -39,7 +39,11 @@ const PAIRS: readonly [string, readonly string[], PartRole][] = [
 
 const file = (i: Item): StreamFile | undefined =>
   typeof i.path === 'string' && i.path !== ''
-    ? { path: i.path, ...(typeof i.size === 'number' ? { size: i.size } : {}), ...(typeof i.sha256 === 'string' ? { sha256: i.sha256 } : {}) }
+    ? {
+        path: i.path,
+        ...(typeof i.size === 'number' ? { size: i.size } : {}),
+        ...(typeof i.sha256 === 'string' ? { sha256: i.sha256 } : {}),
+      }
     : undefined;
 
 /** Every image in a products:1.0 document, keyed by fingerprint (first one wins). */
@@ -54,7 +58,8 @@ export function imagesFromProducts(doc: unknown): Map<string, StreamImage> {
     for (const [serial, version] of Object.entries(versions as Record<string, { items?: Record<string, Item> }>)) {
       const items = Object.values(version?.items ?? {});
       const props: Record<string, string> = { serial };
-      for (const k of ['os', 'release', 'release_title', 'variant', 'aliases'] as const) if (typeof product[k] === 'string') props[k] = product[k] as string;
+      for (const k of ['os', 'release', 'release_title', 'variant', 'aliases'] as const)
+        if (typeof product[k] === 'string') props[k] = product[k] as string;
       if (arch) props.architecture = arch;
       const add = (img: StreamImage): void => {
         if (isDigest(img.fingerprint) && !out.has(img.fingerprint)) out.set(img.fingerprint, img);
@@ -62,7 +67,14 @@ export function imagesFromProducts(doc: unknown): Map<string, StreamImage> {
       for (const it of items) {
         if (it.ftype === 'lxd_combined.tar.gz' && typeof it.sha256 === 'string') {
           const f = file(it);
-          if (f) add({ fingerprint: it.sha256, type: 'container', files: [{ ...f, role: 'unified' }], properties: props, architecture: arch });
+          if (f)
+            add({
+              fingerprint: it.sha256,
+              type: 'container',
+              files: [{ ...f, role: 'unified' }],
+              properties: props,
+              architecture: arch,
+            });
         }
         if (it.ftype !== 'lxd.tar.xz' && it.ftype !== 'incus.tar.xz') continue;
         const meta = file(it);
@@ -76,7 +88,10 @@ export function imagesFromProducts(doc: unknown): Map<string, StreamImage> {
           add({
             fingerprint: fp,
             type: role === 'rootfs.img' ? 'virtual-machine' : 'container',
-            files: [{ ...meta, role: 'metadata' }, { ...rf, role }],
+            files: [
+              { ...meta, role: 'metadata' },
+              { ...rf, role },
+            ],
             properties: props,
             architecture: arch,
           });
@@ -92,6 +107,11 @@ export function productPathsFromIndex(doc: unknown): string[] {
   const index = (doc as { index?: unknown })?.index;
   if (typeof index !== 'object' || index === null) return [];
   return Object.values(index as Record<string, { datatype?: unknown; path?: unknown; format?: unknown }>)
-    .filter((e) => e?.datatype === 'image-downloads' && typeof e.path === 'string' && (e.format === undefined || e.format === 'products:1.0'))
+    .filter(
+      (e) =>
+        e?.datatype === 'image-downloads' &&
+        typeof e.path === 'string' &&
+        (e.format === undefined || e.format === 'products:1.0'),
+    )
     .map((e) => e.path as string);
 }

@@ -70,12 +70,17 @@ export function simplestreamsUpstream(opts: SimplestreamsOptions): Upstream {
     },
     async fetch(image, sink: PartSink, signal) {
       const s = (await images()).get(image.fingerprint);
-      if (!s) throw new GuestgateError('E_UPSTREAM', `upstream ${name}: ${image.fingerprint} left the catalog`, { upstream: name });
+      if (!s)
+        throw new GuestgateError('E_UPSTREAM', `upstream ${name}: ${image.fingerprint} left the catalog`, {
+          upstream: name,
+        });
       for (const f of s.files) {
         const res = await client.get(f.path, signal);
         if (res.statusCode !== 200) {
           discard(res);
-          throw new GuestgateError('E_UPSTREAM', `upstream ${name}: ${f.path} answered ${res.statusCode}`, { upstream: name });
+          throw new GuestgateError('E_UPSTREAM', `upstream ${name}: ${f.path} answered ${res.statusCode}`, {
+            upstream: name,
+          });
         }
         const len = Number(res.headers['content-length']);
         await sink.startPart(f.role, f.size ?? (Number.isSafeInteger(len) ? len : undefined));
@@ -87,9 +92,15 @@ export function simplestreamsUpstream(opts: SimplestreamsOptions): Upstream {
           h?.update(c as Buffer);
           await sink.write(c as Buffer);
         }
-        if (!res.complete || (f.size !== undefined && n !== f.size)) throw new GuestgateError('E_UPSTREAM', `upstream ${name}: ${f.path} truncated (${n} bytes)`, { upstream: name });
+        if (!res.complete || (f.size !== undefined && n !== f.size))
+          throw new GuestgateError('E_UPSTREAM', `upstream ${name}: ${f.path} truncated (${n} bytes)`, {
+            upstream: name,
+          });
         if (h && h.digest('hex') !== f.sha256)
-          throw new GuestgateError('E_INTEGRITY', `upstream ${name}: ${f.path} sha256 mismatch`, { upstream: name, expected: f.sha256 });
+          throw new GuestgateError('E_INTEGRITY', `upstream ${name}: ${f.path} sha256 mismatch`, {
+            upstream: name,
+            expected: f.sha256,
+          });
         await sink.endPart();
       }
     },

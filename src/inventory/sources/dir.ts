@@ -122,13 +122,19 @@ export class DirSource implements InventorySource {
         const instance = parseInstanceYaml(text, join(this.#dir, file));
         const clash = this.#fileOf(instance.key);
         if (clash && clash !== file) {
-          this.#log.error({ file: join(this.#dir, file), other: join(this.#dir, clash) }, `instance "${instance.key}" is already defined in another file; ignored`);
+          this.#log.error(
+            { file: join(this.#dir, file), other: join(this.#dir, clash) },
+            `instance "${instance.key}" is already defined in another file; ignored`,
+          );
           continue;
         }
         this.#record(file, { text, instance });
       } catch (e) {
         if (!isGuestgateError(e)) throw e;
-        this.#log.error({ file: join(this.#dir, file), code: e.code, ...e.fields }, `${e.message}${initial ? '' : ' (keeping the last good version)'}`);
+        this.#log.error(
+          { file: join(this.#dir, file), code: e.code, ...e.fields },
+          `${e.message}${initial ? '' : ' (keeping the last good version)'}`,
+        );
       }
     }
   }
@@ -141,7 +147,11 @@ export class DirSource implements InventorySource {
       this.#onChange({ kind: 'remove', before });
     }
     this.#fileByKey.set(entry.instance.key, file);
-    this.#onChange({ kind: 'upsert', before: before?.key === entry.instance.key ? before : undefined, after: entry.instance });
+    this.#onChange({
+      kind: 'upsert',
+      before: before?.key === entry.instance.key ? before : undefined,
+      after: entry.instance,
+    });
   }
 
   #forget(file: string): void {

@@ -13,7 +13,13 @@ export function createSource(cfg: InventoryConfig, log: Logger): InventorySource
     case 'incus':
       return new LxdSource({
         kind: cfg.source,
-        endpoint: { socket: cfg.socket, url: cfg.url, clientCert: cfg.client_cert, clientKey: cfg.client_key, serverCert: cfg.server_cert },
+        endpoint: {
+          socket: cfg.socket,
+          url: cfg.url,
+          clientCert: cfg.client_cert,
+          clientKey: cfg.client_key,
+          serverCert: cfg.server_cert,
+        },
         project: cfg.project,
         allProjects: cfg.all_projects,
         log,

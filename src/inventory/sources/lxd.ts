@@ -87,21 +87,33 @@ export class LxdSource implements InventorySource {
 
   async start(onChange: ChangeListener): Promise<readonly Instance[]> {
     const info = await this.#client.info().catch((e: unknown) => {
-      throw new GuestgateError('E_UNAVAILABLE', `inventory source ${this.kind}: ${(e as Error).message}`, { where: this.#client.where }, { cause: e });
+      throw new GuestgateError(
+        'E_UNAVAILABLE',
+        `inventory source ${this.kind}: ${(e as Error).message}`,
+        { where: this.#client.where },
+        { cause: e },
+      );
     });
     this.#readyInLxd = info.extensions.has('instance_ready_state');
     // Subscribe before listing, so no change between the two is missed.
     await this.#connect().catch((e: unknown) => {
       this.#client.close();
-      throw new GuestgateError('E_UNAVAILABLE', `inventory source ${this.kind}: cannot open the event stream of ${this.#client.where}: ${(e as Error).message}`, {
-        where: this.#client.where,
-      });
+      throw new GuestgateError(
+        'E_UNAVAILABLE',
+        `inventory source ${this.kind}: cannot open the event stream of ${this.#client.where}: ${(e as Error).message}`,
+        {
+          where: this.#client.where,
+        },
+      );
     });
     for (const k of await this.#readAll()) this.#known.set(k.instance.key, k);
     this.#onChange = onChange;
     this.#running = true;
     this.#kickAll();
-    this.#log.info({ where: this.#client.where, instances: this.#known.size, ready_in_server: this.#readyInLxd }, 'LXD inventory loaded');
+    this.#log.info(
+      { where: this.#client.where, instances: this.#known.size, ready_in_server: this.#readyInLxd },
+      'LXD inventory loaded',
+    );
     return [...this.#known.values()].map((k) => k.instance);
   }
 
@@ -128,7 +140,9 @@ export class LxdSource implements InventorySource {
     const k = this.#known.get(key);
     if (!k) return;
     try {
-      await this.#client.patchConfig(k.instance.project, k.instance.name, { [READY_KEY]: state === 'Ready' ? 'true' : 'false' });
+      await this.#client.patchConfig(k.instance.project, k.instance.name, {
+        [READY_KEY]: state === 'Ready' ? 'true' : 'false',
+      });
     } catch (e) {
       this.#log.warn({ err: e, instance: key }, 'could not record readiness in LXD (guestgate keeps its own record)');
     }
@@ -141,7 +155,12 @@ export class LxdSource implements InventorySource {
       case 'ignore':
         return;
       case 'reread':
-        void this.#enqueue(instanceKey(a.project, a.name), { kind: 'reread', project: a.project, name: a.name, samePid: a.samePid });
+        void this.#enqueue(instanceKey(a.project, a.name), {
+          kind: 'reread',
+          project: a.project,
+          name: a.name,
+          samePid: a.samePid,
+        });
         return;
       case 'remove':
         void this.#enqueue(instanceKey(a.project, a.name), { kind: 'remove', project: a.project, name: a.name });
@@ -153,7 +172,12 @@ export class LxdSource implements InventorySource {
       case 'profile':
         for (const k of this.#known.values())
           if (k.instance.project === a.project && k.profiles.includes(a.profile))
-            void this.#enqueue(k.instance.key, { kind: 'reread', project: a.project, name: k.instance.name, samePid: true });
+            void this.#enqueue(k.instance.key, {
+              kind: 'reread',
+              project: a.project,
+              name: k.instance.name,
+              samePid: true,
+            });
         return;
     }
   }
@@ -214,7 +238,10 @@ export class LxdSource implements InventorySource {
     if (this.#stopped) return Promise.resolve();
     return new Promise((resolve) => {
       let slot = this.#slots.get(id);
-      if (!slot) this.#slots.set(id, (slot = { pending: undefined, running: undefined }));
+      if (!slot) {
+        slot = { pending: undefined, running: undefined };
+        this.#slots.set(id, slot);
+      }
       // Work not started yet is replaced: a later read sees everything an earlier one would.
       slot.pending = { work, done: [...(slot.pending?.done ?? []), resolve] };
       this.#kick(id, slot);
@@ -261,7 +288,9 @@ export class LxdSource implements InventorySource {
     if (w.kind === 'reread') {
       const key = instanceKey(w.project, w.name);
       const m = await this.#client.get(w.project, w.name);
-      const k = m && (await this.#toKnown(m, w.project, w.samePid ? this.#known.get(key)?.instance.identity.initPid : undefined));
+      const k =
+        m &&
+        (await this.#toKnown(m, w.project, w.samePid ? this.#known.get(key)?.instance.identity.initPid : undefined));
       if (!k) return this.#forget(key, seq);
       return this.#record(k, seq);
     }
@@ -293,7 +322,8 @@ export class LxdSource implements InventorySource {
     const p = typeof m.project === 'string' && m.project !== '' ? m.project : project;
     let pid: number | undefined;
     if (m.type !== 'virtual-machine' && isRunning(m) && typeof m.name === 'string')
-      pid = knownPid !== undefined && existsSync(`/proc/${knownPid}`) ? knownPid : await this.#client.initPid(p, m.name);
+      pid =
+        knownPid !== undefined && existsSync(`/proc/${knownPid}`) ? knownPid : await this.#client.initPid(p, m.name);
     const instance = instanceFromLxd(m, project, pid, GUEST_API_NAMES[this.kind]);
     return instance && { instance, profiles: profilesOf(m) };
   }

@@ -16,7 +16,8 @@ const errorOf = (body: unknown): string =>
     ? (body as { error: string }).error
     : String(body).slice(0, 200);
 
-const metadataOf = (body: unknown): unknown => (typeof body === 'object' && body !== null ? (body as { metadata?: unknown }).metadata : undefined);
+const metadataOf = (body: unknown): unknown =>
+  typeof body === 'object' && body !== null ? (body as { metadata?: unknown }).metadata : undefined;
 
 export class LxdClient {
   readonly #http: HttpClient;
@@ -32,21 +33,32 @@ export class LxdClient {
   }
 
   async #json(method: string, path: string, body?: unknown): Promise<{ status: number; metadata: unknown }> {
-    let r;
+    let r: Awaited<ReturnType<HttpClient['send']>>;
     try {
       r = await this.#http.send(method, path, body);
     } catch (e) {
-      throw new GuestgateError('E_UNAVAILABLE', `cannot reach LXD at ${this.where}: ${(e as Error).message}`, { where: this.where, path }, { cause: e });
+      throw new GuestgateError(
+        'E_UNAVAILABLE',
+        `cannot reach LXD at ${this.where}: ${(e as Error).message}`,
+        { where: this.where, path },
+        { cause: e },
+      );
     }
     if (r.status >= 300 && r.status !== 404)
-      throw new GuestgateError('E_UPSTREAM', `LXD at ${this.where}: ${method} ${path}: ${r.status} ${errorOf(r.body)}`, { where: this.where, path, status: r.status });
+      throw new GuestgateError(
+        'E_UPSTREAM',
+        `LXD at ${this.where}: ${method} ${path}: ${r.status} ${errorOf(r.body)}`,
+        { where: this.where, path, status: r.status },
+      );
     return { status: r.status, metadata: metadataOf(r.body) };
   }
 
   async info(): Promise<ServerInfo> {
     const { metadata } = await this.#json('GET', '/1.0');
     const m = (metadata ?? {}) as { api_extensions?: unknown; environment?: { server_name?: unknown } };
-    const ext = Array.isArray(m.api_extensions) ? m.api_extensions.filter((x): x is string => typeof x === 'string') : [];
+    const ext = Array.isArray(m.api_extensions)
+      ? m.api_extensions.filter((x): x is string => typeof x === 'string')
+      : [];
     const name = m.environment?.server_name;
     return { extensions: new Set(ext), serverName: typeof name === 'string' ? name : undefined };
   }
@@ -54,27 +66,43 @@ export class LxdClient {
   /** Every instance with expanded config and devices: one project, or all (`projectQuery`). */
   async list(projectQuery: string): Promise<LxdInstance[]> {
     const { status, metadata } = await this.#json('GET', `/1.0/instances?recursion=1&${projectQuery}`);
-    if (status === 404) throw new GuestgateError('E_UPSTREAM', `LXD at ${this.where}: ${projectQuery}: project not found`, { where: this.where });
+    if (status === 404)
+      throw new GuestgateError('E_UPSTREAM', `LXD at ${this.where}: ${projectQuery}: project not found`, {
+        where: this.where,
+      });
     return Array.isArray(metadata) ? (metadata as LxdInstance[]) : [];
   }
 
   /** One instance, or undefined when it does not exist (any more). */
   async get(project: string, name: string): Promise<LxdInstance | undefined> {
-    const { status, metadata } = await this.#json('GET', `/1.0/instances/${encodeURIComponent(name)}?project=${encodeURIComponent(project)}`);
+    const { status, metadata } = await this.#json(
+      'GET',
+      `/1.0/instances/${encodeURIComponent(name)}?project=${encodeURIComponent(project)}`,
+    );
     return status === 404 ? undefined : (metadata as LxdInstance);
   }
 
   /** Host pid of the instance's init (0 or undefined when not running). */
   async initPid(project: string, name: string): Promise<number | undefined> {
-    const { status, metadata } = await this.#json('GET', `/1.0/instances/${encodeURIComponent(name)}/state?project=${encodeURIComponent(project)}`);
+    const { status, metadata } = await this.#json(
+      'GET',
+      `/1.0/instances/${encodeURIComponent(name)}/state?project=${encodeURIComponent(project)}`,
+    );
     if (status === 404) return undefined;
     const pid = (metadata as { pid?: unknown } | undefined)?.pid;
     return typeof pid === 'number' && pid > 0 ? pid : undefined;
   }
 
   async patchConfig(project: string, name: string, config: Record<string, string>): Promise<void> {
-    const { status } = await this.#json('PATCH', `/1.0/instances/${encodeURIComponent(name)}?project=${encodeURIComponent(project)}`, { config });
-    if (status === 404) throw new GuestgateError('E_NOT_FOUND', `LXD at ${this.where}: instance ${project}/${name} not found`, { where: this.where });
+    const { status } = await this.#json(
+      'PATCH',
+      `/1.0/instances/${encodeURIComponent(name)}?project=${encodeURIComponent(project)}`,
+      { config },
+    );
+    if (status === 404)
+      throw new GuestgateError('E_NOT_FOUND', `LXD at ${this.where}: instance ${project}/${name} not found`, {
+        where: this.where,
+      });
   }
 
   /** The lifecycle event stream (`/1.0/events?type=lifecycle&...`) as a websocket. */

@@ -33,7 +33,9 @@ const REREAD = new Set([
 const IGNORE: EventAction = { kind: 'ignore' };
 
 /** `/1.0/instances/c1?project=p` -> { collection: 'instances', name: 'c1', project: 'p' }; nested paths -> undefined. */
-export function parseSource(source: string): { collection: string; name: string; project: string | undefined } | undefined {
+export function parseSource(
+  source: string,
+): { collection: string; name: string; project: string | undefined } | undefined {
   const [path = '', query = ''] = source.split('?', 2);
   const m = /^\/1\.0\/(instances|profiles|containers|virtual-machines)\/([^/]+)$/.exec(path);
   if (!m) return undefined;
@@ -56,14 +58,20 @@ export function eventAction(e: LxdEvent, watched: (project: string) => boolean):
   if (typeof md.action !== 'string' || typeof md.source !== 'string') return IGNORE;
   const src = parseSource(md.source);
   if (!src) return IGNORE;
-  const project = (typeof e.project === 'string' && e.project !== '' ? e.project : undefined) ?? src.project ?? 'default';
+  const project =
+    (typeof e.project === 'string' && e.project !== '' ? e.project : undefined) ?? src.project ?? 'default';
   if (!watched(project)) return IGNORE;
-  if (src.collection === 'profiles') return md.action === 'profile-updated' ? { kind: 'profile', project, profile: src.name } : IGNORE;
+  if (src.collection === 'profiles')
+    return md.action === 'profile-updated' ? { kind: 'profile', project, profile: src.name } : IGNORE;
   if (md.action === 'instance-deleted') return { kind: 'remove', project, name: src.name };
   if (md.action === 'instance-renamed') {
     const ctx = md.context as { old_name?: unknown } | null | undefined;
     const oldName = typeof ctx?.old_name === 'string' ? ctx.old_name : undefined;
-    return oldName ? { kind: 'rename', project, oldName, name: src.name } : { kind: 'reread', project, name: src.name, samePid: false };
+    return oldName
+      ? { kind: 'rename', project, oldName, name: src.name }
+      : { kind: 'reread', project, name: src.name, samePid: false };
   }
-  return REREAD.has(md.action) ? { kind: 'reread', project, name: src.name, samePid: md.action === 'instance-updated' } : IGNORE;
+  return REREAD.has(md.action)
+    ? { kind: 'reread', project, name: src.name, samePid: md.action === 'instance-updated' }
+    : IGNORE;
 }

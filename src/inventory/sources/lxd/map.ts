@@ -72,7 +72,12 @@ export function frontedView(
  * Map one LXD instance. `defaultProject` is used when the server omits `project` (older servers).
  * `initPid` is the state's pid (only meaningful while running). Returns undefined for an unusable item.
  */
-export function instanceFromLxd(m: LxdInstance, defaultProject: string, initPid?: number, names: GuestApiNames = GUEST_API_NAMES.lxd): Instance | undefined {
+export function instanceFromLxd(
+  m: LxdInstance,
+  defaultProject: string,
+  initPid?: number,
+  names: GuestApiNames = GUEST_API_NAMES.lxd,
+): Instance | undefined {
   if (typeof m.name !== 'string' || m.name === '') return undefined;
   const project = typeof m.project === 'string' && m.project !== '' ? m.project : defaultProject;
   const type: InstanceType = m.type === 'virtual-machine' ? 'virtual-machine' : 'container';

@@ -1,0 +1,96 @@
+// Differential test: the requests of the LXD 5.0.2 probe (fixtures/reference/lxd-5.0.2/probe.sh),
+// replayed with curl from a process in a pid namespace against guestgate in the `lxd-5.0` dialect with
+// exact bytes, give LXD 5.0.2's status, content type and body (Date and Go map order aside).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import yaml from 'js-yaml';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { createNamespace, parseHttp, type TestNamespace } from '../helpers/namespaces.ts';
+
+const REF = fileURLToPath(new URL('../../fixtures/reference/lxd-5.0.2/', import.meta.url));
+
+interface Probe {
+  readonly args: string[];
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** probe.sh's `p` lines, in order, paired with the recorded answers. */
+function loadProbes(): Probe[] {
+  const script = readFileSync(`${REF}probe.sh`, 'utf8');
+  const calls = script
+    .split('\n')
+    .filter((l) => l.startsWith('p '))
+    .map((l) => [...l.slice(2).matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!));
+  const text = readFileSync(`${REF}probe-responses.txt`, 'utf8');
+  const blocks = text.split(/^### rc=\d+\n/m).filter((b) => b.startsWith('### '));
+  expect(blocks.length).toBe(calls.length);
+  return calls.map((args, i) => {
+    const block = blocks[i]!;
+    // After the `### args` line: what curl printed (CRLF headers, raw body), then probe.sh's echo (one LF).
+    const printed = block.slice(block.indexOf('\n') + 1).replace(/\n$/, '');
+    if (!printed.startsWith('HTTP/')) return { args, status: 0, contentType: '', body: '' };
+    const r = parseHttp(printed);
+    return { args, status: r.status, contentType: r.contentType, body: r.body };
+  });
+}
+
+const probeInstance = yaml.load(readFileSync(`${REF}instance-c1-at-probe.yaml`, 'utf8')) as {
+  config: Record<string, string>;
+  devices: Record<string, unknown>;
+};
+
+let gw: TestGateway;
+let ns: TestNamespace;
+
+beforeAll(async () => {
+  ns = await createNamespace();
+  gw = await startGateway({
+    guest: { dialect: 'lxd-5.0', raw_content_type: 'dialect' },
+    instances: [
+      { name: 'c1', config: probeInstance.config, devices: probeInstance.devices, identity: { init_pid: ns.initPid } },
+    ],
+  });
+});
+afterAll(async () => {
+  await gw?.close();
+  await ns?.close();
+});
+
+const sortedIfConfigList = (_p: Probe, body: string): string => JSON.stringify((JSON.parse(body) as string[]).sort());
+
+describe('differential: guestgate (lxd-5.0) vs recorded LXD 5.0.2', () => {
+  const probes = loadProbes();
+
+  it('has the whole probe', () => {
+    expect(probes.length).toBe(25);
+  });
+
+  for (const [i, p] of probes.entries()) {
+    it(`#${i + 1} ${p.args.join(' ')}`, async () => {
+      const r = await ns.exec(['curl', '-s', '-i', '--unix-socket', gw.socket, ...p.args]);
+      if (p.status === 0) {
+        // `-o /dev/null`: nothing printed on either side.
+        expect(r.stdout).toBe('');
+        return;
+      }
+      const got = parseHttp(r.stdout);
+      const privateImage = p.args.includes('-I') && p.args.some((a) => a.includes('c67e8715'));
+      expect([got.status, got.contentType]).toEqual([p.status, p.contentType]);
+      if (privateImage) {
+        // Documented deviation: LXD 5.0.2 says `Image "<fp>" not found` for a PRIVATE image it holds
+        // (revealing that it exists); guestgate answers the same as for an unknown one. HEAD: no body.
+        expect(got.body).toBe('');
+        expect(/content-length: (\d+)/i.exec(got.raw)?.[1]).toBe('120');
+        return;
+      }
+      if (p.args.at(-1)!.endsWith('/1.0/config')) {
+        // Go map order is random: same elements, same bytes once sorted.
+        expect(got.body.endsWith(']\n')).toBe(true);
+        expect(sortedIfConfigList(p, got.body)).toBe(sortedIfConfigList(p, p.body));
+      } else expect(got.body).toBe(p.body);
+    });
+  }
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { instanceEvents } from '../../src/guest/events/diff.ts';
+import { encodeEvent, parseTypeFilter, rfc3339Nano } from '../../src/guest/events/encode.ts';
+import { BoundedSender } from '../../src/guest/events/sender.ts';
+import { parseInstanceYaml } from '../../src/inventory/parse.ts';
+
+const inst = (y: string) => parseInstanceYaml(`name: c1\n${y}`, 'c1.yaml');
+
+describe('event diff', () => {
+  it('emits config events for user.* only, with old and new values', () => {
+    const ev = instanceEvents(
+      inst('config: {user.foo: bar, security.nesting: "true", cloud-init.vendor-data: a}\n'),
+      inst('config: {user.foo: baz, user.new: "1", security.nesting: "false", cloud-init.vendor-data: b}\n'),
+      { deviceUpdate: 'updated' },
+    );
+    expect(ev).toEqual([
+      { type: 'config', metadata: { key: 'user.foo', old_value: 'bar', value: 'baz' } },
+      { type: 'config', metadata: { key: 'user.new', old_value: '', value: '1' } },
+    ]);
+  });
+
+  it('emits device removed, updated, added; or removed+added for an update (LXD 5.0.2)', () => {
+    const a = inst('devices: {gone: {type: disk, path: /a}, upd: {type: disk, path: /u}}\n');
+    const b = inst('devices: {upd: {type: disk, path: /u, readonly: "true"}, new: {type: disk, path: /n}}\n');
+    expect(
+      instanceEvents(a, b, { deviceUpdate: 'updated' }).map(
+        (e) => `${(e.metadata as { action: string }).action}:${(e.metadata as { name: string }).name}`,
+      ),
+    ).toEqual(['removed:gone', 'updated:upd', 'added:new']);
+    const legacy = instanceEvents(
+      inst('devices: {mydisk: {type: disk, path: /mnt/tmp, source: /tmp}}\n'),
+      inst('devices: {mydisk: {type: disk, path: /mnt/tmp, source: /tmp, readonly: "true"}}\n'),
+      {
+        deviceUpdate: 'remove-add',
+      },
+    );
+    expect(legacy.map((e) => (e.metadata as { action: string }).action)).toEqual(['removed', 'added']);
+    expect((legacy[0]!.metadata as { config: Record<string, string> }).config.readonly).toBeUndefined();
+  });
+});
+
+describe('event encoding', () => {
+  it('matches the frames LXD 5.0.2 sent (timestamp aside)', () => {
+    const line = encodeEvent(
+      {
+        type: 'device',
+        metadata: { action: 'added', config: { type: 'disk', source: '/tmp', path: '/mnt/tmp' }, name: 'mydisk' },
+      },
+      'T',
+    );
+    expect(line).toBe(
+      '{"type":"device","timestamp":"T","metadata":{"action":"added","config":{"path":"/mnt/tmp","source":"/tmp","type":"disk"},"name":"mydisk"}}\n',
+    );
+    expect(encodeEvent({ type: 'config', metadata: { key: 'user.x', old_value: '', value: '<1>' } }, 'T')).toBe(
+      '{"type":"config","timestamp":"T","metadata":{"key":"user.x","old_value":"","value":"\\u003c1\\u003e"}}\n',
+    );
+  });
+  it('formats RFC3339Nano like Go (trailing zeros trimmed, Z or offset)', () => {
+    expect(rfc3339Nano(1_795_044_653_352_137_400n, 0)).toBe('2026-11-18T23:30:53.3521374Z');
+    expect(rfc3339Nano(1_795_044_653_000_000_000n, 60)).toBe('2026-11-19T00:30:53+01:00');
+  });
+  it('parses the type filter without trimming', () => {
+    expect([...parseTypeFilter(undefined)]).toEqual(['config', 'device']);
+    expect([...parseTypeFilter('config, device')]).toEqual(['config', ' device']);
+  });
+});
+
+describe('bounded sender', () => {
+  it('keeps order and drops a listener that falls too far behind', () => {
+    const written: string[] = [];
+    const pending: (() => void)[] = [];
+    let dropped = '';
+    const s = new BoundedSender(
+      (l, done) => {
+        written.push(l);
+        pending.push(() => done());
+      },
+      { maxQueue: 3, stallMs: 60_000 },
+      (r) => (dropped = r),
+    );
+    s.send('a');
+    s.send('b');
+    pending.shift()!();
+    s.send('c');
+    s.send('d');
+    expect(written).toEqual(['a', 'b', 'c', 'd']);
+    expect(dropped).toBe('');
+    s.send('e');
+    expect(dropped).toMatch(/too slow/);
+    s.close();
+  });
+});
