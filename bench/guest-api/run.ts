@@ -8,7 +8,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isLive } from '../../src/util/unix-listen.ts';
+import { isLive } from '../../src/net/unix-listen.ts';
 import { createNamespace } from '../../test/helpers/namespaces.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

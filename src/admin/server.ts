@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Koa from 'koa';
 import type { AdminConfig } from '../config/sections/admin.ts';
-import { listenUnix } from '../util/unix-listen.ts';
-import { listenTcp, parseHostPort } from '../nocloud/address.ts';
+import { listenUnix } from '../net/unix-listen.ts';
+import { listenTcp, parseHostPort } from '../net/address.ts';
 
 export interface AdminServer {
   readonly path: string;

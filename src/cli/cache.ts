@@ -2,9 +2,9 @@
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { defaultCacheDir } from '../images/service.ts';
-import { gcCache, readManifests, verifyCache, type StepReport } from '../images/maintenance.ts';
-import { manifestSize } from '../images/manifest.ts';
-import { humanBytes, render, table, ttyProgress, type OutputFormat } from '../images/report.ts';
+import { gcCache, readManifests, verifyCache, type StepReport } from '../images/store/maintenance.ts';
+import { manifestSize } from '../images/store/manifest.ts';
+import { humanBytes, render, table, ttyProgress, type OutputFormat } from './maintenance-report.ts';
 import { DEFAULT_CONFIG } from './common.ts';
 
 export interface CliIo {

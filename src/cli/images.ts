@@ -1,13 +1,13 @@
 // `guestgate images import | ls | rm | pin`: the cached images, offline (works on the cache folder).
 import { Command } from 'commander';
 import { stat } from 'node:fs/promises';
-import { Catalog } from '../images/catalog.ts';
-import { importImage } from '../images/importer.ts';
-import { readManifests, resolveCached } from '../images/maintenance.ts';
-import { manifestSize, type Manifest } from '../images/manifest.ts';
-import { humanBytes, render, table, ttyProgress, type OutputFormat } from '../images/report.ts';
+import { Catalog } from '../images/store/catalog.ts';
+import { importImage } from '../images/fill/importer.ts';
+import { readManifests, resolveCached } from '../images/store/maintenance.ts';
+import { manifestSize, type Manifest } from '../images/store/manifest.ts';
+import { humanBytes, render, table, ttyProgress, type OutputFormat } from './maintenance-report.ts';
 import { toInfo } from '../images/service.ts';
-import { ensureLayout, sweepTmp } from '../images/store.ts';
+import { ensureLayout, sweepTmp } from '../images/store/blobs.ts';
 import { cacheSettings, offlineVerb, type CliIo } from './cache.ts';
 
 const stdio: CliIo = { out: (s) => void process.stdout.write(s) };

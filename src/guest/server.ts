@@ -10,7 +10,7 @@ import { authorize } from './authorize.ts';
 import type { GuestDeps } from './deps.ts';
 import { toWireError } from './http-errors.ts';
 import { WebSocketEvents } from './routes/events.ts';
-import { listenUnix } from '../util/unix-listen.ts';
+import { listenUnix } from '../net/unix-listen.ts';
 import { cleanPath } from './app.ts';
 
 export interface GuestServer {

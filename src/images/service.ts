@@ -7,15 +7,15 @@ import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
 import type { ImagesConfig } from '../config/sections/images.ts';
 import { GuestgateError, isGuestgateError } from '../errors.ts';
-import { Catalog } from './catalog.ts';
-import { Fill } from './fill.ts';
+import { Catalog } from './store/catalog.ts';
+import { Fill } from './fill/fill.ts';
 import { parseFingerprint } from './fingerprint.ts';
-import { importImage, type ImportOptions } from './importer.ts';
-import { buildManifest, wholeSeconds } from './manifest-build.ts';
-import { manifestSize, type ImageKind, type ImageType, type Manifest } from './manifest.ts';
-import { blobPath } from './paths.ts';
-import { serveComplete, serveFilling, type OpenImage } from './serve.ts';
-import { ensureLayout, sweepTmp } from './store.ts';
+import { importImage, type ImportOptions } from './fill/importer.ts';
+import { buildManifest, wholeSeconds } from './fill/manifest-build.ts';
+import { manifestSize, type ImageKind, type ImageType, type Manifest } from './store/manifest.ts';
+import { blobPath } from './store/paths.ts';
+import { serveComplete, serveFilling, type OpenImage } from './export/serve.ts';
+import { ensureLayout, sweepTmp } from './store/blobs.ts';
 import { createUpstream, type Upstream, type UpstreamImage } from './upstreams/index.ts';
 
 export interface ImageRef {

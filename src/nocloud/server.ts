@@ -6,8 +6,8 @@ import type { Logger } from 'pino';
 import type { NoCloudConfig } from '../config/sections/nocloud.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import { noCloudFile, noCloudMetaData } from '../cloudinit/seed.ts';
-import type { Counter, Histogram } from '../admin/metrics.ts';
-import { listenTcp, parseHostPort } from './address.ts';
+import type { Counter, Histogram } from '../metrics/registry.ts';
+import { listenTcp, parseHostPort } from '../net/address.ts';
 import { FORWARDING_HEADERS, resolveNoCloud } from './resolve.ts';
 
 export interface NoCloudServer {

@@ -4,8 +4,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { splitImage, unifiedImage, writeToDir } from '../../fixtures/images/make.ts';
 import type { ImageService } from '../../src/images/index.ts';
-import { blobPath, contentRoot, tmpDir } from '../../src/images/paths.ts';
-import { listBlobs } from '../../src/images/store.ts';
+import { blobPath, contentRoot, tmpDir } from '../../src/images/store/paths.ts';
+import { listBlobs } from '../../src/images/store/blobs.ts';
 import {
   exportServer,
   get,

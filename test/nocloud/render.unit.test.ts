@@ -6,7 +6,7 @@ import { instanceFromDocument } from '../../src/inventory/parse.ts';
 import { noCloudFile, noCloudMetaData } from '../../src/cloudinit/seed.ts';
 import { defaultNetworkConfig, networkConfig } from '../../src/cloudinit/network-config.ts';
 import { withInstanceId } from '../../src/cloudinit/instance-id.ts';
-import { parseHostPort } from '../../src/nocloud/address.ts';
+import { parseHostPort } from '../../src/net/address.ts';
 import { resolveNoCloud } from '../../src/nocloud/resolve.ts';
 
 const inst = (doc: Record<string, unknown>) => instanceFromDocument({ identity: {}, ...doc }, 'test');

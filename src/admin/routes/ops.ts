@@ -2,7 +2,7 @@
 import type { Context } from 'koa';
 import { GuestgateError } from '../../errors.ts';
 import type { AdminDeps } from '../deps.ts';
-import { PROMETHEUS_CONTENT_TYPE } from '../metrics.ts';
+import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/registry.ts';
 
 export const healthz = (deps: AdminDeps) => (ctx: Context) => {
   ctx.body = { status: 'ok', instances: deps.inventory.size };

@@ -3,10 +3,10 @@
 // (one file, or multipart/form-data with `metadata` then `rootfs`/`rootfs.img`).
 import { GuestgateError } from '../../errors.ts';
 import { isDigest } from '../fingerprint.ts';
-import type { PartRole } from '../manifest.ts';
-import { MultipartParser, MultipartError } from '../multipart-parser.ts';
-import { boundaryOf } from '../multipart.ts';
-import { discard, httpClient, type Endpoint } from './http.ts';
+import type { PartRole } from '../store/manifest.ts';
+import { MultipartParser, MultipartError } from './multipart-parser.ts';
+import { boundaryOf } from '../export/multipart.ts';
+import { discard, httpClient, type Endpoint } from '../../net/http-client.ts';
 import { pump, type PartSink, type Upstream, type UpstreamImage } from './types.ts';
 
 export interface LxdUpstreamOptions extends Endpoint {

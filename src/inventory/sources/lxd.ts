@@ -7,10 +7,10 @@ import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { GuestgateError } from '../../errors.ts';
-import type { Endpoint } from '../../images/upstreams/http.ts';
+import type { Endpoint } from '../../net/http-client.ts';
 import type { ReadyState } from '../../state/ready.ts';
 import { instanceKey, type ChangeListener, type Instance, type InventorySource } from '../model.ts';
-import { LxdClient } from './lxd/client.ts';
+import { LxdClient } from '../../lxd/client.ts';
 import { eventAction, type EventAction, type LxdEvent } from './lxd/events.ts';
 import { GUEST_API_NAMES, instanceFromLxd, isRunning, profilesOf, type LxdInstance } from './lxd/map.ts';
 

@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { Catalog } from './catalog.ts';
-import { isDigest } from './fingerprint.ts';
+import { isDigest } from '../fingerprint.ts';
 import { decodeManifest, manifestSize, type Manifest } from './manifest.ts';
 import { blobPath, manifestDir, manifestPath } from './paths.ts';
-import { ensureLayout, listBlobs, sweepTmp, unlinkBlob } from './store.ts';
+import { ensureLayout, listBlobs, sweepTmp, unlinkBlob } from './blobs.ts';
 
 export interface StepReport {
   step: string;

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isDigest } from './fingerprint.ts';
+import { isDigest } from '../fingerprint.ts';
 import { CACHEDIR_TAG, blobPath, contentRoot, manifestDir, tmpDir } from './paths.ts';
 
 export async function ensureLayout(cacheDir: string): Promise<void> {

@@ -1,6 +1,6 @@
 // An image is a small JSON manifest over content-addressed blobs. Encoding is pure; decoding
 // validates every field, so a hand-edited or truncated manifest is refused rather than served.
-import { isDigest } from './fingerprint.ts';
+import { isDigest } from '../fingerprint.ts';
 
 export type PartRole = 'unified' | 'metadata' | 'rootfs' | 'rootfs.img';
 export type ImageKind = 'unified' | 'split';

@@ -4,11 +4,11 @@
 // it, the socket is destroyed so the guest sees a truncated transfer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FileHandle } from 'node:fs/promises';
-import { GuestgateError } from '../errors.ts';
+import { GuestgateError } from '../../errors.ts';
 import { contentRange, planResponse } from './conditional.ts';
 import { partFileName, unifiedDisposition } from './disposition.ts';
-import type { Fill } from './fill.ts';
-import type { ManifestPart, PartRole } from './manifest.ts';
+import type { Fill } from '../fill/fill.ts';
+import type { ManifestPart, PartRole } from '../store/manifest.ts';
 import { closingBoundary, multipartContentType, partHeader, randomBoundary } from './multipart.ts';
 import { sendRange, type ByteSource } from './send.ts';
 

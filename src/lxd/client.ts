@@ -2,9 +2,9 @@
 // or HTTPS with a client certificate), plus the lifecycle event websocket.
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { GuestgateError } from '../../../errors.ts';
-import { httpClient, type Endpoint, type HttpClient } from '../../../images/upstreams/http.ts';
-import type { LxdInstance } from './map.ts';
+import { GuestgateError } from '../errors.ts';
+import { httpClient, type Endpoint, type HttpClient } from '../net/http-client.ts';
+import type { LxdInstance } from '../inventory/sources/lxd/map.ts';
 
 export interface ServerInfo {
   readonly extensions: ReadonlySet<string>;

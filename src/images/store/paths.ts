@@ -6,8 +6,8 @@
 //   <cache_dir>/images-v1/<fingerprint>.json     manifests (one small JSON file per image)
 //   <cache_dir>/tmp/                             in-progress fills; swept at start
 import { join } from 'node:path';
-import { GuestgateError } from '../errors.ts';
-import { isDigest } from './fingerprint.ts';
+import { GuestgateError } from '../../errors.ts';
+import { isDigest } from '../fingerprint.ts';
 
 export const CONTENT_DIR = 'content-v1';
 export const MANIFEST_DIR = 'images-v1';

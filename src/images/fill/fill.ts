@@ -5,11 +5,11 @@
 // last byte is released only after verification, so a bad transfer never looks complete.
 import { createHash, type Hash } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { GuestgateError, isGuestgateError } from '../errors.ts';
-import { SNIFF_BYTES, sniffExtension } from './magic.ts';
-import type { ImageKind, ImageType, ManifestPart, PartRole } from './manifest.ts';
-import { commitBlob, tmpName } from './store.ts';
-import type { PartSink, Upstream, UpstreamImage } from './upstreams/types.ts';
+import { GuestgateError, isGuestgateError } from '../../errors.ts';
+import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
+import type { ImageKind, ImageType, ManifestPart, PartRole } from '../store/manifest.ts';
+import { commitBlob, tmpName } from '../store/blobs.ts';
+import type { PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
 
 export interface FillPart {
   readonly role: PartRole;

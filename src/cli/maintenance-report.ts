@@ -1,7 +1,7 @@
 // Rendering for the CLI: table / json / yaml output, byte sizes, and a progress bar for TTYs. Pure
 // apart from the progress writer.
 import yaml from 'js-yaml';
-import type { Progress } from './maintenance.ts';
+import type { Progress } from '../images/store/maintenance.ts';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 

@@ -4,12 +4,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Catalog } from './catalog.ts';
+import type { Catalog } from '../store/catalog.ts';
 import { Fill } from './fill.ts';
-import { SNIFF_BYTES, sniffExtension } from './magic.ts';
+import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
 import { buildManifest, wholeSeconds } from './manifest-build.ts';
-import type { Manifest, PartRole } from './manifest.ts';
-import { filesUpstream, type LocalFile } from './upstreams/files.ts';
+import type { Manifest, PartRole } from '../store/manifest.ts';
+import { filesUpstream, type LocalFile } from '../upstreams/files.ts';
 
 export interface ImportOptions {
   readonly public?: boolean;

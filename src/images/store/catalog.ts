@@ -5,10 +5,10 @@
 import { readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
-import { isDigest } from './fingerprint.ts';
+import { isDigest } from '../fingerprint.ts';
 import { decodeManifest, encodeManifest, manifestSize, type Manifest } from './manifest.ts';
 import { blobPath, manifestDir, manifestPath } from './paths.ts';
-import { listBlobs, unlinkBlob, writeAtomic } from './store.ts';
+import { listBlobs, unlinkBlob, writeAtomic } from './blobs.ts';
 
 const TOUCH_EVERY_MS = 60_000;
 

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import { GuestgateError } from '../../errors.ts';
+import { GuestgateError } from '../errors.ts';
 
 export interface Endpoint {
   /** Unix socket path; or `url` (http:// or https://). */

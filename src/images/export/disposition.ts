@@ -1,7 +1,7 @@
 // File names in export responses, byte-for-byte as LXD writes them (no quotes, no space after ';'
 // for the unified header; Go's multipart.CreateFormFile shape for parts). Fingerprints and sniffed
 // extensions are [0-9a-z.] only, so nothing needs escaping.
-import type { PartRole } from './manifest.ts';
+import type { PartRole } from '../store/manifest.ts';
 
 export const unifiedDisposition = (fp: string, ext: string): string => `inline;filename=${fp}${ext}`;
 
