@@ -16,7 +16,7 @@ import { adminSocketPath } from './config/sections/admin.ts';
 import { createAdminApp } from './admin/app.ts';
 import { HostEvents } from './admin/host-events.ts';
 import { InstanceService } from './admin/instances.ts';
-import { Observability } from './admin/observability.ts';
+import { Observability } from './metrics/observability.ts';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
 import { startNoCloudServer, type NoCloudServer } from './nocloud/server.ts';
 import { createImageService, type ImageService } from './images/index.ts';

@@ -4,7 +4,7 @@ import type { Inventory } from '../inventory/inventory.ts';
 import type { ReadyStore } from '../state/ready.ts';
 import type { HostEvents } from './host-events.ts';
 import type { InstanceService } from './instances.ts';
-import type { Observability } from './observability.ts';
+import type { Observability } from '../metrics/observability.ts';
 
 export interface AdminDeps {
   readonly inventory: Inventory;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { EventHub } from '../guest/events/hub.ts';
 import type { GuestMetrics } from '../guest/app.ts';
-import { Registry, type GaugeSample } from '../metrics/registry.ts';
+import { Registry, type GaugeSample } from './registry.ts';
 
 /** What an image service may expose for the cache metrics (all optional, numbers). */
 export interface StatsSource {
