@@ -1,5 +1,5 @@
 // Fills from an LXD-like REST upstream on a unix socket: single-flight, faults, aborts, eviction.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { splitImage, unifiedImage, writeToDir } from '../../fixtures/images/make.ts';
@@ -235,7 +235,10 @@ describe('eviction', () => {
     expect(left).toContain(imgs[3]!.fingerprint);
     expect(left).toHaveLength(2);
     expect(svc.stats().bytes).toBeLessThanOrEqual(2.5 * 1024 * 1024);
-    expect((await listBlobs(svc.cacheDir)).sort()).toEqual(left.sort());
+    // Evicted blobs are unlinked in the background: wait for the disk to match the index.
+    await vi.waitFor(async () => expect((await listBlobs(svc.cacheDir)).sort()).toEqual(left.sort()), {
+      timeout: 10_000,
+    });
     void contentRoot;
   });
 });
