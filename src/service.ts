@@ -8,7 +8,7 @@ import { Inventory } from './inventory/inventory.ts';
 import { createSource } from './inventory/sources/index.ts';
 import { ReadyStore } from './state/ready.ts';
 import { createGuestApp } from './guest/app.ts';
-import type { GuestDeps, GuestImages } from './guest/deps.ts';
+import type { GuestDeps } from './guest/deps.ts';
 import { dialectFor } from './guest/dialects.ts';
 import { EventHub } from './guest/events/hub.ts';
 import { startGuestServer, type GuestServer } from './guest/server.ts';
@@ -37,7 +37,7 @@ export interface Service {
 
 export interface ServiceExtras {
   /** Replace the configured image cache (tests). */
-  images?: GuestImages;
+  images?: ImageService;
 }
 
 export async function startService(config: Config, log: Logger, extras: ServiceExtras = {}): Promise<Service> {
@@ -53,7 +53,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
   const ownImages: ImageService | undefined = extras.images
     ? undefined
     : await createImageService(config.images, { stateDir: config.state_dir, log: log.child({ part: 'images' }) });
-  const images: GuestImages | undefined = extras.images ?? ownImages;
+  const images: ImageService = extras.images ?? ownImages!;
   const hub = new EventHub(inventory, { deviceUpdate: dialect.deviceUpdate, log: log.child({ part: 'events' }) });
   const deps: GuestDeps = {
     inventory,

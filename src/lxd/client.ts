@@ -1,23 +1,16 @@
-// The few LXD/Incus REST calls the inventory needs, over the shared upstream HTTP client (unix socket,
+// The LXD/Incus REST calls guestgate makes (inventory and image upstream), over the shared HTTP client (unix socket,
 // or HTTPS with a client certificate), plus the lifecycle event websocket.
-import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { GuestgateError } from '../errors.ts';
 import { httpClient, type Endpoint, type HttpClient } from '../net/http-client.ts';
-import type { LxdInstance } from '../inventory/sources/lxd/map.ts';
+import { loadTlsFiles } from '../net/tls.ts';
+import { envelopeError, envelopeMetadata, type LxdInstance } from './api.ts';
 
 export interface ServerInfo {
   readonly extensions: ReadonlySet<string>;
   readonly serverName: string | undefined;
 }
-
-const errorOf = (body: unknown): string =>
-  typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string'
-    ? (body as { error: string }).error
-    : String(body).slice(0, 200);
-
-const metadataOf = (body: unknown): unknown =>
-  typeof body === 'object' && body !== null ? (body as { metadata?: unknown }).metadata : undefined;
 
 export class LxdClient {
   readonly #http: HttpClient;
@@ -47,10 +40,10 @@ export class LxdClient {
     if (r.status >= 300 && r.status !== 404)
       throw new GuestgateError(
         'E_UPSTREAM',
-        `LXD at ${this.where}: ${method} ${path}: ${r.status} ${errorOf(r.body)}`,
+        `LXD at ${this.where}: ${method} ${path}: ${r.status} ${envelopeError(r.body)}`,
         { where: this.where, path, status: r.status },
       );
-    return { status: r.status, metadata: metadataOf(r.body) };
+    return { status: r.status, metadata: envelopeMetadata(r.body) };
   }
 
   async info(): Promise<ServerInfo> {
@@ -105,6 +98,16 @@ export class LxdClient {
       });
   }
 
+  /** `GET /1.0/images/<prefix>`: the raw answer (LXD resolves a unique prefix; the caller reads the envelope). */
+  image(prefix: string, project: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
+    return this.#http.getJson(`/1.0/images/${prefix}?project=${encodeURIComponent(project)}`, signal);
+  }
+
+  /** `GET /1.0/images/<fp>/export`: the response with its body unread (one file, or multipart). */
+  exportImage(fingerprint: string, project: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.#http.get(`/1.0/images/${fingerprint}/export?project=${encodeURIComponent(project)}`, signal);
+  }
+
   /** The lifecycle event stream (`/1.0/events?type=lifecycle&...`) as a websocket. */
   events(projectQuery: string): WebSocket {
     const path = `/1.0/events?type=lifecycle&${projectQuery}`;
@@ -115,9 +118,7 @@ export class LxdClient {
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     return new WebSocket(url, {
       handshakeTimeout: 10_000,
-      ...(ep.clientCert ? { cert: readFileSync(ep.clientCert) } : {}),
-      ...(ep.clientKey ? { key: readFileSync(ep.clientKey) } : {}),
-      ...(ep.serverCert ? { ca: readFileSync(ep.serverCert) } : {}),
+      ...loadTlsFiles({ cert: ep.clientCert, key: ep.clientKey, ca: ep.serverCert }),
     });
   }
 

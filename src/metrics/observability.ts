@@ -2,14 +2,19 @@
 // surfaces and read from the running parts at scrape time. Built once in startService.
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
-import type { Inventory } from '../inventory/inventory.ts';
-import type { EventHub } from '../guest/events/hub.ts';
-import type { GuestMetrics } from '../guest/app.ts';
 import { Registry, type GaugeSample } from './registry.ts';
 
-/** What an image service may expose for the cache metrics (all optional, numbers). */
-export interface StatsSource {
-  stats(): Record<string, unknown> | Promise<Record<string, unknown>>;
+/** The running parts read at scrape time (narrow views, so metrics/ depends on none of them). */
+export interface ObservedParts {
+  readonly inventory: { readonly size: number };
+  readonly hub: { readonly listenerCount: number; readonly delivered: number };
+  /** The image cache: each numeric field of stats() becomes guestgate_cache{field=...}. */
+  readonly images: { stats(): object };
+}
+
+/** Records one guest request (the guest surface calls it per request). */
+export interface RequestObserver {
+  observe(endpoint: string, status: number, seconds: number, instance?: string): void;
 }
 
 export class Observability {
@@ -41,7 +46,7 @@ export class Observability {
   readonly readyWaiters = { count: 0 };
   readonly servers = new Map<string, Server>();
 
-  constructor(parts: { inventory: Inventory; hub: EventHub; images?: unknown }) {
+  constructor(parts: ObservedParts) {
     const r = this.registry;
     r.collect({
       name: 'guestgate_instances',
@@ -73,21 +78,17 @@ export class Observability {
       type: 'gauge',
       collect: () => this.#connections(),
     });
-    const images = parts.images as Partial<StatsSource> | undefined;
-    if (images && typeof images.stats === 'function') {
-      const stats = images.stats.bind(images);
-      // Each numeric field of stats() becomes guestgate_cache_<field> (bytes, hits, misses, fills,
-      // evictions, upstream_errors, ... whatever the image service reports).
-      r.collect({
-        name: 'guestgate_cache',
-        help: 'Image cache statistics (field label).',
-        type: 'gauge',
-        collect: async () => cacheSamples(await stats()),
-      });
-    }
+    // Each numeric field of stats() becomes guestgate_cache{field="<name>"} (bytes, hits, misses,
+    // fills, evictions, upstreamErrors, ... whatever the image service reports).
+    r.collect({
+      name: 'guestgate_cache',
+      help: 'Image cache statistics (field label).',
+      type: 'gauge',
+      collect: () => cacheSamples(parts.images.stats()),
+    });
   }
 
-  guestObserver(log: Logger, logAll: boolean): GuestMetrics {
+  guestObserver(log: Logger, logAll: boolean): RequestObserver {
     // Per-request cost is two map lookups: series are resolved once per (endpoint, status).
     const series = new Map<string, { inc: () => void; observe: (v: number) => void }>();
     const debug = log.isLevelEnabled('debug');
@@ -123,13 +124,13 @@ export class Observability {
   }
 }
 
-function cacheSamples(stats: Record<string, unknown>): GaugeSample[] {
+function cacheSamples(stats: object): GaugeSample[] {
   const out: GaugeSample[] = [];
-  const walk = (o: Record<string, unknown>, prefix: string): void => {
-    for (const [k, v] of Object.entries(o)) {
+  const walk = (o: object, prefix: string): void => {
+    for (const [k, v] of Object.entries(o) as [string, unknown][]) {
       const field = prefix ? `${prefix}_${k}` : k;
       if (typeof v === 'number') out.push({ labels: { field }, value: v });
-      else if (v && typeof v === 'object' && !Array.isArray(v)) walk(v as Record<string, unknown>, field);
+      else if (v && typeof v === 'object' && !Array.isArray(v)) walk(v, field);
     }
   };
   walk(stats, '');

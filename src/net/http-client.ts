@@ -2,8 +2,8 @@
 // optional client certificate. Returns the response with its body unread (the caller streams it).
 import http from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
 import { GuestgateError } from '../errors.ts';
+import { loadTlsFiles } from './tls.ts';
 
 export interface Endpoint {
   /** Unix socket path; or `url` (http:// or https://). */
@@ -35,9 +35,7 @@ export function httpClient(ep: Endpoint): HttpClient {
   const agent = tls
     ? new https.Agent({
         ...agentOpts,
-        ...(ep.clientCert ? { cert: readFileSync(ep.clientCert) } : {}),
-        ...(ep.clientKey ? { key: readFileSync(ep.clientKey) } : {}),
-        ...(ep.serverCert ? { ca: readFileSync(ep.serverCert) } : {}),
+        ...loadTlsFiles({ cert: ep.clientCert, key: ep.clientKey, ca: ep.serverCert }),
       })
     : new http.Agent(agentOpts);
   const where = ep.socket ? `unix:${ep.socket}` : (base?.href ?? '?');

@@ -2,7 +2,7 @@
 // are never evicted, and where missing images come from (tried in order).
 import { bool, duration, list, obj, oneOf, opt, size, str, type Validator, ValidationError } from '../validate.ts';
 import { path, type PathContext } from '../paths.ts';
-import { lxdEndpointFields } from './lxd-endpoint.ts';
+import { checkUrlCredentials, lxdEndpointFields } from './lxd-endpoint.ts';
 
 const FINGERPRINT = { pattern: /^[0-9a-f]{64}$/, hint: 'a full sha256 fingerprint (64 lower-case hex digits)' };
 
@@ -45,8 +45,7 @@ const upstream =
       const c = lxdUpstream(ctx)(v, key);
       if (!c.socket === !c.url)
         throw new ValidationError(key, 'expected exactly one of `socket` or `url` for an lxd/incus upstream');
-      if (c.url && (!c.client_cert || !c.client_key))
-        throw new ValidationError(key, '`url` needs `client_cert` and `client_key`');
+      checkUrlCredentials(c, key);
       return c;
     }
     throw new ValidationError(

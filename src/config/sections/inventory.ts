@@ -1,6 +1,6 @@
 import { bool, duration, obj, oneOf, opt, ValidationError, type Validator } from '../validate.ts';
 import { path, type PathContext } from '../paths.ts';
-import { lxdEndpointFields } from './lxd-endpoint.ts';
+import { checkUrlCredentials, lxdEndpointFields } from './lxd-endpoint.ts';
 
 const dirSource = (ctx: PathContext) =>
   obj({
@@ -31,8 +31,7 @@ export const inventorySection =
     if (src === 'lxd' || src === 'incus') {
       const c = lxdSource(ctx)(v, key);
       if (!c.socket && !c.url) throw new ValidationError(key, 'expected `socket` or `url` for an lxd/incus source');
-      if (c.url && (!c.client_cert || !c.client_key))
-        throw new ValidationError(key, '`url` needs `client_cert` and `client_key`');
+      checkUrlCredentials(c, key);
       return c;
     }
     throw new ValidationError(`${key}.source`, `expected one of "dir", "lxd", "incus", got ${JSON.stringify(src)}`);

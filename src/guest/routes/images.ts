@@ -22,7 +22,7 @@ export function exportImage(deps: GuestDeps) {
     ctx.respond = false;
     const abort = new AbortController();
     ctx.req.socket.once('close', () => abort.abort());
-    await deps.images.serveExport(ctx.req, ctx.res, image as never, {
+    await deps.images.serveExport(ctx.req, ctx.res, image, {
       signal: abort.signal,
       extraHeaders: { ...d.images.extraHeaders },
     });
