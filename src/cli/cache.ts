@@ -1,9 +1,10 @@
 // `guestgate cache ls | verify | gc`: the image cache, offline (works on the cache folder itself).
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.ts';
-import { defaultCacheDir } from '../images/service.ts';
+import { defaultCacheDir } from '../images/store/paths.ts';
 import { gcCache, readManifests, verifyCache, type StepReport } from '../images/store/maintenance.ts';
 import { manifestSize } from '../images/store/manifest.ts';
+import { storeModes, type StoreModes } from '../images/store/blobs.ts';
 import { humanBytes, render, table, ttyProgress, type OutputFormat } from './maintenance-report.ts';
 import { DEFAULT_CONFIG } from './common.ts';
 
@@ -22,9 +23,17 @@ export const outputOption = (): Option =>
 export const offlineVerb = (parent: Command, name: string, description: string): Command =>
   parent.command(name).description(description).addOption(configOption()).addOption(outputOption());
 
-export function cacheSettings(configFile: string): { cacheDir: string; maxSize: number; pinned: readonly string[] } {
+export interface CacheSettings {
+  readonly cacheDir: string;
+  readonly maxSize: number;
+  readonly pinned: readonly string[];
+  readonly modes: StoreModes;
+}
+
+export function cacheSettings(configFile: string): CacheSettings {
   const cfg = loadConfig(configFile);
   return {
+    modes: storeModes(cfg.images.file_mode),
     cacheDir: defaultCacheDir(cfg.images, cfg.state_dir),
     maxSize: cfg.images.max_size,
     pinned: cfg.images.pinned,
@@ -77,7 +86,7 @@ export function cacheCommand(io: CliIo = stdio): Command {
     'sweep tmp files, check manifests, re-hash every blob, drop what is broken or unreferenced',
   ).action(async (o: { config: string; output: OutputFormat }) => {
     const s = cacheSettings(o.config);
-    const steps = await verifyCache(s.cacheDir, ttyProgress(io.progress));
+    const steps = await verifyCache(s.cacheDir, s.modes, ttyProgress(io.progress));
     io.out(render(steps, o.output, () => stepsTable(steps)));
   });
 
@@ -87,7 +96,7 @@ export function cacheCommand(io: CliIo = stdio): Command {
     'sweep tmp files, drop unreferenced blobs, evict least recently used images down to images.max_size',
   ).action(async (o: { config: string; output: OutputFormat }) => {
     const s = cacheSettings(o.config);
-    const steps = await gcCache(s.cacheDir, s.maxSize, s.pinned);
+    const steps = await gcCache(s.cacheDir, s.maxSize, s.pinned, s.modes);
     io.out(render(steps, o.output, () => stepsTable(steps)));
   });
 

@@ -6,9 +6,9 @@ import { importImage } from '../images/fill/importer.ts';
 import { readManifests, resolveCached } from '../images/store/maintenance.ts';
 import { manifestSize, type Manifest } from '../images/store/manifest.ts';
 import { humanBytes, render, table, ttyProgress, type OutputFormat } from './maintenance-report.ts';
-import { toInfo } from '../images/service.ts';
+import { toInfo } from '../images/types.ts';
 import { ensureLayout, sweepTmp } from '../images/store/blobs.ts';
-import { cacheSettings, offlineVerb, type CliIo } from './cache.ts';
+import { cacheSettings, offlineVerb, type CacheSettings, type CliIo } from './cache.ts';
 
 const stdio: CliIo = { out: (s) => void process.stdout.write(s) };
 
@@ -26,10 +26,11 @@ const rows = (list: readonly Manifest[], pinned: readonly string[]) =>
   }));
 const COLUMNS = ['fingerprint', 'type', 'kind', 'size', 'public', 'cached', 'pinned', 'description', 'source'];
 
-async function openCatalog(s: ReturnType<typeof cacheSettings>): Promise<Catalog> {
-  await ensureLayout(s.cacheDir);
+async function openCatalog(s: CacheSettings): Promise<Catalog> {
+  await ensureLayout(s.cacheDir, s.modes);
   await sweepTmp(s.cacheDir);
-  return (await Catalog.load({ cacheDir: s.cacheDir, maxSize: s.maxSize, pinned: new Set(s.pinned) })).catalog;
+  return (await Catalog.load({ cacheDir: s.cacheDir, maxSize: s.maxSize, pinned: new Set(s.pinned), modes: s.modes }))
+    .catalog;
 }
 
 export function imagesCommand(io: CliIo = stdio): Command {
@@ -66,7 +67,7 @@ export function imagesCommand(io: CliIo = stdio): Command {
           for (const f of g) total += (await stat(f)).size;
           progress.start(`import ${g.join(' + ')}`, 2 * total); // hash pass + verified copy pass
           done.push(
-            await importImage(s.cacheDir, catalog, g, {
+            await importImage(s, catalog, g, {
               public: !o.private,
               pinned: !!o.pin,
               onBytes: (n) => progress.add(n),

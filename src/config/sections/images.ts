@@ -1,6 +1,18 @@
 // The image export cache (src/images): where blobs live, how big the cache may grow, which images
 // are never evicted, and where missing images come from (tried in order).
-import { bool, duration, list, obj, oneOf, opt, size, str, type Validator, ValidationError } from '../validate.ts';
+import {
+  bool,
+  duration,
+  fileMode,
+  list,
+  obj,
+  oneOf,
+  opt,
+  size,
+  str,
+  type Validator,
+  ValidationError,
+} from '../validate.ts';
 import { path, type PathContext } from '../paths.ts';
 import { checkUrlCredentials, lxdEndpointFields } from './lxd-endpoint.ts';
 
@@ -61,6 +73,8 @@ export const imagesSection = (ctx: PathContext) =>
     /** Upper bound for cached bytes (pinned images count toward it but are never evicted). */
     max_size: opt(size(), 20 * 1024 ** 3),
     pinned: opt(list(str(FINGERPRINT)), () => []),
+    /** Mode of cached blobs and manifests; folders get the same plus x where r is set. Private by default. */
+    file_mode: opt(fileMode(), 0o600),
     upstreams: opt(list(upstream(ctx)), () => []),
   });
 

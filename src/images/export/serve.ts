@@ -131,7 +131,8 @@ export async function serveFilling(
           fh: p.fh,
           available: async (pos) => {
             for (;;) {
-              if (fill.state === 'failed') throw fill.error ?? new Error('fill failed');
+              if (fill.state === 'failed')
+                throw fill.error ?? new GuestgateError('E_UPSTREAM', 'fill failed', { fingerprint: fp });
               const n = fill.readable(i);
               if (n > pos) return n;
               const part = fill.parts[i];

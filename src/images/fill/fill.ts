@@ -4,35 +4,21 @@
 // removes the tmp files. Guests attached to the fill read the tmp file while it grows; the very
 // last byte is released only after verification, so a bad transfer never looks complete.
 import { createHash, type Hash } from 'node:crypto';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { GuestgateError, isGuestgateError } from '../../errors.ts';
-import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
-import type { ImageKind, ImageType, ManifestPart, PartRole } from '../store/manifest.ts';
-import { commitBlob, tmpName } from '../store/blobs.ts';
+import { commitBlob, tmpName, type StoreModes } from '../store/blobs.ts';
+import {
+  nextPartRoles,
+  partsKind,
+  wholeSeconds,
+  type ImageKind,
+  type ImageType,
+  type ManifestPart,
+} from '../store/manifest.ts';
 import type { PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
+import { appendChunk, finishPart, MAX_QUEUED, newPart, type FillPart } from './part.ts';
 
-export interface FillPart {
-  readonly role: PartRole;
-  readonly fh: FileHandle;
-  readonly tmp: string;
-  /** Exact size announced by the upstream, if any. */
-  readonly size: number | undefined;
-  /** Bytes on disk (readers may read this far). */
-  written: number;
-  /** Bytes accepted from the upstream (>= written while writes are queued). */
-  accepted: number;
-  /** Writes run one after another on this chain, overlapping with hashing the next chunk. */
-  chain: Promise<void>;
-  ended: boolean;
-  /** Known once SNIFF_BYTES arrived (or the part ended). */
-  ext: string | undefined;
-  head: Buffer[];
-  headBytes: number;
-  hash: Hash | undefined;
-  digest: string | undefined;
-}
-
-const MAX_QUEUED = 8 * 1024 * 1024;
+export type { FillPart } from './part.ts';
 
 export type FillState = 'running' | 'verified' | 'failed';
 
@@ -44,17 +30,24 @@ export interface FillResult {
   readonly image: UpstreamImage;
 }
 
+/** Where a fill writes: the cache folder and the modes of what it creates there. */
+export interface FillStore {
+  readonly cacheDir: string;
+  readonly modes: StoreModes;
+}
+
 export class Fill {
   readonly fingerprint: string;
-  lastModified: Date;
-  readonly parts: FillPart[] = [];
-  state: FillState = 'running';
-  error: Error | undefined;
+  readonly #store: FillStore;
+  readonly #parts: FillPart[] = [];
+  #state: FillState = 'running';
+  #error: Error | undefined;
+  /** Until run() knows the upstream's date: when the fill started. */
+  #lastModified: Date;
   /** Bytes received from the upstream so far (all parts). */
-  received = 0;
+  #received = 0;
 
   readonly #controller = new AbortController();
-  readonly #cacheDir: string;
   #combined: Hash | undefined;
   #wakers: (() => void)[] = [];
   #interest = 0;
@@ -63,10 +56,10 @@ export class Fill {
   #resolve!: (r: FillResult) => void;
   #reject!: (e: Error) => void;
 
-  constructor(fingerprint: string, cacheDir: string, lastModified: Date) {
+  constructor(fingerprint: string, store: FillStore) {
     this.fingerprint = fingerprint;
-    this.#cacheDir = cacheDir;
-    this.lastModified = lastModified;
+    this.#store = store;
+    this.#lastModified = wholeSeconds(new Date());
     this.verified = new Promise<FillResult>((res, rej) => {
       this.#resolve = res;
       this.#reject = rej;
@@ -74,8 +67,26 @@ export class Fill {
     this.verified.catch(() => {}); // observed through `state` by readers; never unhandled
   }
 
+  get state(): FillState {
+    return this.#state;
+  }
+
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** The parts so far (their descriptors, sizes and how far they are written). */
+  get parts(): readonly Readonly<FillPart>[] {
+    return this.#parts;
+  }
+
+  /** Last-Modified of the image: the first candidate's date (whole seconds), set when run() starts. */
+  get lastModified(): Date {
+    return this.#lastModified;
+  }
+
   get kind(): ImageKind | undefined {
-    const r = this.parts[0]?.role;
+    const r = this.#parts[0]?.role;
     return r === undefined ? undefined : r === 'unified' ? 'unified' : 'split';
   }
 
@@ -93,7 +104,7 @@ export class Fill {
       released = true;
       if (--this.#interest === 0) {
         // Nobody wants the bytes any more: stop the upstream read (tmp files go in run()'s cleanup).
-        if (this.state === 'running')
+        if (this.#state === 'running')
           this.#controller.abort(
             new GuestgateError('E_UPSTREAM', 'fill aborted: every client left', { fingerprint: this.fingerprint }),
           );
@@ -109,9 +120,9 @@ export class Fill {
 
   /** Mark as failed before run() started (e.g. no upstream has the image). */
   fail(err: Error): void {
-    if (this.state !== 'running') return;
-    this.error = err;
-    this.state = 'failed';
+    if (this.#state !== 'running') return;
+    this.#error = err;
+    this.#state = 'failed';
     this.#wake();
     this.#reject(err);
   }
@@ -123,9 +134,9 @@ export class Fill {
 
   /** Bytes of part `i` a guest may be sent now (the part's last byte waits for its end, the image's for verification). */
   readable(i: number): number {
-    const p = this.parts[i];
+    const p = this.#parts[i];
     if (!p) return 0;
-    if (this.state === 'verified') return p.written;
+    if (this.#state === 'verified') return p.written;
     if (p.ended && p.role === 'metadata') return p.written;
     return Math.max(0, p.written - 1);
   }
@@ -136,6 +147,7 @@ export class Fill {
     finalize?: (r: FillResult) => Promise<void>,
   ): Promise<FillResult> {
     let last: unknown;
+    this.#lastModified = wholeSeconds(candidates[0]?.image.lastModified ?? new Date());
     try {
       for (const c of candidates) {
         try {
@@ -144,13 +156,13 @@ export class Fill {
           const result = await this.#verifyAndCommit(c.upstream.name, c.image);
           // Index the image before the last byte goes out, so a guest that got it all finds it cached.
           await finalize?.(result);
-          this.state = 'verified';
+          this.#state = 'verified';
           this.#wake();
           this.#resolve(result);
           return result;
         } catch (e) {
           last = e;
-          if (this.received > 0 || this.signal.aborted || isGuestgateError(e, 'E_INTEGRITY')) throw e;
+          if (this.#received > 0 || this.signal.aborted || isGuestgateError(e, 'E_INTEGRITY')) throw e;
           await this.#discardParts();
         }
       }
@@ -159,8 +171,8 @@ export class Fill {
       );
     } catch (e) {
       const err = this.signal.aborted ? (this.signal.reason as Error) : toUpstreamError(e, this.fingerprint);
-      this.error = err;
-      this.state = 'failed';
+      this.#error = err;
+      this.#state = 'failed';
       this.#controller.abort(err); // stop anything still reading upstream
       await this.#discardParts();
       this.#wake();
@@ -174,101 +186,54 @@ export class Fill {
   #sink(): PartSink {
     return {
       startPart: async (role, size) => {
-        const expect: readonly PartRole[] =
-          this.parts.length === 0
-            ? ['unified', 'metadata']
-            : this.parts[0]!.role === 'metadata' && this.parts.length === 1
-              ? ['rootfs', 'rootfs.img']
-              : [];
-        if (!expect.includes(role))
+        if (!nextPartRoles(this.#parts.map((p) => p.role)).includes(role))
           throw new GuestgateError(
             'E_UPSTREAM',
-            `unexpected part ${role} after ${this.parts.map((p) => p.role).join(',') || 'nothing'}`,
+            `unexpected part ${role} after ${this.#parts.map((p) => p.role).join(',') || 'nothing'}`,
             { fingerprint: this.fingerprint },
           );
-        if (this.parts.at(-1)?.ended === false)
+        if (this.#parts.at(-1)?.ended === false)
           throw new GuestgateError('E_UPSTREAM', 'part started before the previous ended', {});
         if (this.signal.aborted) throw this.signal.reason;
         this.#combined ??= createHash('sha256');
-        const tmp = tmpName(this.#cacheDir, `${this.fingerprint}.${this.parts.length}`);
-        const fh = await open(tmp, 'wx+');
-        this.parts.push({
-          role,
-          fh,
-          tmp,
-          size,
-          written: 0,
-          accepted: 0,
-          chain: Promise.resolve(),
-          ended: false,
-          ext: undefined,
-          head: [],
-          headBytes: 0,
-          // A unified image's own digest is the combined one: hash once.
-          hash: role === 'unified' ? undefined : createHash('sha256'),
-          digest: undefined,
-        });
+        const tmp = tmpName(this.#store.cacheDir, `${this.fingerprint}.${this.#parts.length}`);
+        const fh = await open(tmp, 'wx+', this.#store.modes.file);
+        this.#parts.push(newPart(role, fh, tmp, size));
         this.#wake();
       },
       write: async (chunk) => {
         if (this.signal.aborted) throw this.signal.reason;
-        const p = this.parts.at(-1);
+        const p = this.#parts.at(-1);
         if (!p || p.ended) throw new GuestgateError('E_UPSTREAM', 'data outside a part', {});
         if (p.size !== undefined && p.accepted + chunk.length > p.size)
           throw new GuestgateError('E_INTEGRITY', `upstream sent more than the announced ${p.size} bytes`, {
             fingerprint: this.fingerprint,
           });
         this.#combined!.update(chunk);
-        p.hash?.update(chunk);
-        if (p.ext === undefined) this.#sniff(p, chunk);
-        const at = p.accepted;
-        p.accepted += chunk.length;
-        this.received += chunk.length;
-        p.chain = p.chain.then(async () => {
-          let off = 0;
-          while (off < chunk.length) {
-            const { bytesWritten } = await p.fh.write(chunk, off, chunk.length - off, at + off);
-            off += bytesWritten;
-          }
-          p.written = at + chunk.length;
-          this.#wake();
-        });
-        p.chain.catch(() => {}); // surfaces at the next awaited write or endPart
+        this.#received += chunk.length;
+        appendChunk(p, chunk, () => this.#wake());
         // Bounded queue: the upstream waits once MAX_QUEUED bytes are accepted but not yet written.
         if (p.accepted - p.written > MAX_QUEUED) await p.chain;
       },
       endPart: async () => {
-        const p = this.parts.at(-1);
+        const p = this.#parts.at(-1);
         if (!p || p.ended) throw new GuestgateError('E_UPSTREAM', 'part ended twice', {});
         await p.chain;
         if (p.size !== undefined && p.written !== p.size)
           throw new GuestgateError('E_UPSTREAM', `upstream part ${p.role} ended at ${p.written} of ${p.size} bytes`, {
             fingerprint: this.fingerprint,
           });
-        await p.fh.sync();
-        if (p.ext === undefined) p.ext = sniffExtension(Buffer.concat(p.head));
-        p.head = [];
-        if (p.hash) p.digest = p.hash.digest('hex');
-        p.ended = true;
+        await finishPart(p);
         this.#wake();
       },
     };
   }
 
-  #sniff(p: FillPart, chunk: Buffer): void {
-    const take = chunk.subarray(0, SNIFF_BYTES - p.headBytes);
-    p.head.push(Buffer.from(take));
-    p.headBytes += take.length;
-    if (p.headBytes >= SNIFF_BYTES) {
-      p.ext = sniffExtension(Buffer.concat(p.head));
-      p.head = [];
-    }
-  }
-
   async #verifyAndCommit(upstream: string, image: UpstreamImage): Promise<FillResult> {
-    const roles = this.parts.map((p) => p.role).join(',');
-    if (!this.parts.every((p) => p.ended) || !['unified', 'metadata,rootfs', 'metadata,rootfs.img'].includes(roles))
-      throw new GuestgateError('E_UPSTREAM', `incomplete image from ${upstream} (${roles || 'no parts'})`, {
+    const roles = this.#parts.map((p) => p.role);
+    const kind: ImageKind | undefined = partsKind(roles);
+    if (!this.#parts.every((p) => p.ended) || !kind)
+      throw new GuestgateError('E_UPSTREAM', `incomplete image from ${upstream} (${roles.join(',') || 'no parts'})`, {
         fingerprint: this.fingerprint,
         upstream,
       });
@@ -281,21 +246,20 @@ export class Fill {
         upstream,
       });
     const parts: ManifestPart[] = [];
-    for (const p of this.parts) {
+    for (const p of this.#parts) {
       const digest = p.role === 'unified' ? found : p.digest!;
-      await commitBlob(this.#cacheDir, p.tmp, digest);
+      await commitBlob(this.#store.cacheDir, p.tmp, digest, this.#store.modes);
       parts.push({ role: p.role, digest, size: p.written, ext: p.ext ?? '' });
     }
-    const kind: ImageKind = roles === 'unified' ? 'unified' : 'split';
-    const type: ImageType = roles.endsWith('rootfs.img') ? 'virtual-machine' : (image.type ?? 'container');
+    const type: ImageType = roles.at(-1) === 'rootfs.img' ? 'virtual-machine' : (image.type ?? 'container');
     return { kind, type, parts, upstream, image };
   }
 
   async #discardParts(): Promise<void> {
-    const parts = this.parts.splice(0);
+    const parts = this.#parts.splice(0);
     // Descriptors stay open for attached readers; #closeFiles closes them (listed before any await).
     this.#dead.push(...parts);
-    this.received = 0;
+    this.#received = 0;
     this.#combined = undefined;
     for (const p of parts) {
       await p.chain.catch(() => {});
@@ -305,9 +269,9 @@ export class Fill {
   #dead: FillPart[] = [];
 
   async #closeFiles(): Promise<void> {
-    if (this.#closed || this.state === 'running') return;
+    if (this.#closed || this.#state === 'running') return;
     this.#closed = true;
-    for (const p of [...this.parts, ...this.#dead]) await p.fh.close().catch(() => {});
+    for (const p of [...this.#parts, ...this.#dead]) await p.fh.close().catch(() => {});
   }
 
   #wake(): void {

@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Catalog } from '../store/catalog.ts';
-import { Fill } from './fill.ts';
+import { Fill, type FillStore } from './fill.ts';
 import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
-import { buildManifest, wholeSeconds } from './manifest-build.ts';
+import { buildManifest } from './manifest-build.ts';
 import type { Manifest, PartRole } from '../store/manifest.ts';
 import { filesUpstream, type LocalFile } from '../upstreams/files.ts';
 
@@ -40,7 +40,7 @@ export async function partsFor(files: readonly string[]): Promise<LocalFile[]> {
 }
 
 export async function importImage(
-  cacheDir: string,
+  store: FillStore,
   catalog: Catalog,
   files: readonly string[],
   o: ImportOptions = {},
@@ -53,12 +53,11 @@ export async function importImage(
       o.onBytes?.((c as Buffer).length);
     }
   const fingerprint = h.digest('hex');
-  const lastModified = wholeSeconds(new Date());
-  const fill = new Fill(fingerprint, cacheDir, lastModified);
+  const fill = new Fill(fingerprint, store);
   const image = { fingerprint, public: o.public ?? true, cached: false };
   let manifest: Manifest | undefined;
   await fill.run([{ upstream: filesUpstream(parts, o.onBytes), image }], async (r) => {
-    manifest = await buildManifest(cacheDir, fingerprint, r, lastModified, { pinned: o.pinned ?? false });
+    manifest = await buildManifest(store.cacheDir, fingerprint, r, fill.lastModified, { pinned: o.pinned ?? false });
     await catalog.add(manifest);
   });
   return manifest!;

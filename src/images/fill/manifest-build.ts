@@ -1,10 +1,8 @@
 // Turns a verified fill into a manifest: flags from the upstream, properties from metadata.yaml.
 import type { FillResult } from './fill.ts';
-import type { Manifest, ImageType } from '../store/manifest.ts';
+import { wholeSeconds, type Manifest, type ImageType } from '../store/manifest.ts';
 import { readImageMetadata } from './metadata.ts';
 import { blobPath } from '../store/paths.ts';
-
-export const wholeSeconds = (d: Date): Date => new Date(Math.floor(d.getTime() / 1000) * 1000);
 
 export async function buildManifest(
   cacheDir: string,

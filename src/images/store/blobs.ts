@@ -1,16 +1,37 @@
 // Blob store operations on disk. Blobs enter the store only by rename() of a fully written,
-// fsynced, verified tmp file, so anything under content-v1 was verified when it arrived.
+// fsynced, verified tmp file (and an fsync of the folder), so anything under content-v1 was
+// verified when it arrived and survives a crash once committed.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, open, readdir, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { commitFile, mkdirDurable, writeFileAtomic } from '../../util/atomic-write.ts';
 import { isDigest } from '../fingerprint.ts';
 import { CACHEDIR_TAG, blobPath, contentRoot, manifestDir, tmpDir } from './paths.ts';
 
-export async function ensureLayout(cacheDir: string): Promise<void> {
-  await mkdir(contentRoot(cacheDir), { recursive: true });
-  await mkdir(manifestDir(cacheDir), { recursive: true });
-  await mkdir(tmpDir(cacheDir), { recursive: true });
-  await writeFile(join(cacheDir, 'CACHEDIR.TAG'), CACHEDIR_TAG);
+/** Permissions of what the cache creates: files (images.file_mode) and folders (the same plus x where r). */
+export interface StoreModes {
+  readonly file: number;
+  readonly dir: number;
+}
+
+/** Private by default: images may be private, and the cache is root's. */
+export const storeModes = (fileMode = 0o600): StoreModes => ({
+  file: fileMode,
+  dir: fileMode | ((fileMode & 0o444) >> 2) | 0o700,
+});
+
+export async function ensureLayout(cacheDir: string, modes: StoreModes): Promise<void> {
+  for (const d of [contentRoot(cacheDir), manifestDir(cacheDir), tmpDir(cacheDir)]) await mkdirDurable(d, modes.dir);
+  // mkdir's mode applies to new folders only (and passes the umask): set the layout's folders explicitly.
+  for (const d of [
+    cacheDir,
+    dirname(contentRoot(cacheDir)),
+    contentRoot(cacheDir),
+    manifestDir(cacheDir),
+    tmpDir(cacheDir),
+  ])
+    await chmod(d, modes.dir);
+  await writeFileAtomic(join(cacheDir, 'CACHEDIR.TAG'), CACHEDIR_TAG, modes.file, tmpName(cacheDir, 'tag'));
 }
 
 /** A fresh tmp file name; opened with 'wx' so two fills never share one. */
@@ -45,10 +66,10 @@ export async function sweepTmp(cacheDir: string): Promise<{ files: number; bytes
 }
 
 /** Move a verified tmp file to its content address (atomic; an existing blob has the same bytes). */
-export async function commitBlob(cacheDir: string, tmp: string, digest: string): Promise<string> {
+export async function commitBlob(cacheDir: string, tmp: string, digest: string, modes: StoreModes): Promise<string> {
   const dest = blobPath(cacheDir, digest);
-  await mkdir(dirname(dest), { recursive: true });
-  await rename(tmp, dest);
+  await mkdirDurable(dirname(dest), modes.dir);
+  await commitFile(tmp, dest);
   return dest;
 }
 
@@ -78,18 +99,7 @@ export async function listBlobs(cacheDir: string): Promise<string[]> {
   return out;
 }
 
-/** Write a small file atomically: tmp ('wx') -> fsync -> rename. */
-export async function writeAtomic(cacheDir: string, dest: string, data: string): Promise<void> {
-  const tmp = tmpName(cacheDir, 'manifest');
-  const fh = await open(tmp, 'wx');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-    await fh.close();
-    await rename(tmp, dest);
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await rm(tmp, { force: true });
-    throw e;
-  }
+/** Write a small file (a manifest) durably, through a tmp file in the cache's tmp folder. */
+export async function writeAtomic(cacheDir: string, dest: string, data: string, modes: StoreModes): Promise<void> {
+  await writeFileAtomic(dest, data, modes.file, tmpName(cacheDir, 'manifest'));
 }

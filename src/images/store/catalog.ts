@@ -8,7 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { isDigest } from '../fingerprint.ts';
 import { decodeManifest, encodeManifest, manifestSize, type Manifest } from './manifest.ts';
 import { blobPath, manifestDir, manifestPath } from './paths.ts';
-import { listBlobs, unlinkBlob, writeAtomic } from './blobs.ts';
+import { listBlobs, unlinkBlob, writeAtomic, type StoreModes } from './blobs.ts';
 
 const TOUCH_EVERY_MS = 60_000;
 
@@ -17,6 +17,7 @@ export interface CatalogOptions {
   readonly maxSize: number;
   /** Fingerprints pinned by config (in addition to manifests with pinned: true). */
   readonly pinned: ReadonlySet<string>;
+  readonly modes: StoreModes;
   readonly log?: Logger;
   readonly onEvict?: (m: Manifest) => void;
 }
@@ -35,9 +36,11 @@ export class Catalog {
     this.#lru = new LRUCache<string, Manifest>({
       maxSize: Math.max(1, o.maxSize),
       sizeCalculation: (m) => Math.max(1, manifestSize(m)),
+      // Only eviction is the LRU's own decision; deletes and replacements are handled by #unindex.
       dispose: (m, _fp, reason) => {
-        if (reason === 'evict') o.onEvict?.(m);
-        if (reason === 'evict' || reason === 'delete') this.#track(this.#drop(m));
+        if (reason !== 'evict') return;
+        o.onEvict?.(m);
+        this.#track(this.#drop(m));
       },
     });
   }
@@ -111,7 +114,12 @@ export class Catalog {
 
   /** Persist a manifest whose blobs are committed, then index it (may evict others). */
   async add(m: Manifest): Promise<void> {
-    await writeAtomic(this.#o.cacheDir, manifestPath(this.#o.cacheDir, m.fingerprint), encodeManifest(m));
+    await writeAtomic(
+      this.#o.cacheDir,
+      manifestPath(this.#o.cacheDir, m.fingerprint),
+      encodeManifest(m),
+      this.#o.modes,
+    );
     const old = this.peek(m.fingerprint);
     if (old) this.#unindex(old, 'replace');
     this.#insert(m);
@@ -130,7 +138,7 @@ export class Catalog {
     const m = this.peek(fp);
     if (!m) return undefined;
     const next: Manifest = { ...m, pinned };
-    await writeAtomic(this.#o.cacheDir, manifestPath(this.#o.cacheDir, fp), encodeManifest(next));
+    await writeAtomic(this.#o.cacheDir, manifestPath(this.#o.cacheDir, fp), encodeManifest(next), this.#o.modes);
     this.#unindex(m, 'replace');
     this.#insert(next);
     this.#enforceBound();
@@ -161,31 +169,13 @@ export class Catalog {
     }
   }
 
-  /** Remove from the index; 'delete' also removes files (via dispose for LRU entries). */
+  /** Remove from the index; 'delete' also removes files, 'replace' keeps what the new manifest still references. */
   #unindex(m: Manifest, why: 'replace' | 'delete'): void {
-    if (this.#pinned.delete(m.fingerprint)) {
-      this.#pinnedBytes -= manifestSize(m);
-      if (why === 'delete') this.#track(this.#drop(m));
-      else this.#deref(m);
-    } else if (why === 'delete') {
-      this.#lru.delete(m.fingerprint); // dispose('delete') drops files
-    } else {
-      // Replacing: take it out without unlinking anything the new manifest still references.
-      this.#deref(m);
-      this.#silentDelete(m.fingerprint);
-    }
+    if (this.#pinned.delete(m.fingerprint)) this.#pinnedBytes -= manifestSize(m);
+    else this.#lru.delete(m.fingerprint);
+    if (why === 'delete') this.#track(this.#drop(m));
+    else this.#deref(m);
   }
-
-  /** lru.delete() without the dispose side effects (the caller already adjusted references). */
-  #silentDelete(fp: string): void {
-    this.#silent = true;
-    try {
-      this.#lru.delete(fp);
-    } finally {
-      this.#silent = false;
-    }
-  }
-  #silent = false;
 
   #deref(m: Manifest): void {
     for (const p of m.parts) {
@@ -196,7 +186,6 @@ export class Catalog {
   }
 
   async #drop(m: Manifest): Promise<void> {
-    if (this.#silent) return;
     this.#deref(m);
     this.#touched.delete(m.fingerprint);
     await rm(manifestPath(this.#o.cacheDir, m.fingerprint), { force: true });

@@ -8,7 +8,7 @@ import { Catalog } from './catalog.ts';
 import { isDigest } from '../fingerprint.ts';
 import { decodeManifest, manifestSize, type Manifest } from './manifest.ts';
 import { blobPath, manifestDir, manifestPath } from './paths.ts';
-import { ensureLayout, listBlobs, sweepTmp, unlinkBlob } from './blobs.ts';
+import { ensureLayout, listBlobs, sweepTmp, unlinkBlob, type StoreModes } from './blobs.ts';
 
 export interface StepReport {
   step: string;
@@ -72,8 +72,12 @@ const sweepTmpStep = (cacheDir: string): Promise<StepReport> =>
   });
 
 /** sweep tmp -> check manifests -> re-hash every blob -> drop images with bad blobs -> drop unreferenced blobs. */
-export async function verifyCache(cacheDir: string, progress: Progress = noProgress): Promise<StepReport[]> {
-  await ensureLayout(cacheDir);
+export async function verifyCache(
+  cacheDir: string,
+  modes: StoreModes,
+  progress: Progress = noProgress,
+): Promise<StepReport[]> {
+  await ensureLayout(cacheDir, modes);
   const steps: StepReport[] = [];
   steps.push(await sweepTmpStep(cacheDir));
   let manifests: Manifest[] = [];
@@ -141,8 +145,13 @@ async function dropUnreferenced(cacheDir: string, manifests: readonly Manifest[]
 }
 
 /** sweep tmp -> drop unreferenced blobs -> evict least recently used images down to max_size. */
-export async function gcCache(cacheDir: string, maxSize: number, pinned: readonly string[]): Promise<StepReport[]> {
-  await ensureLayout(cacheDir);
+export async function gcCache(
+  cacheDir: string,
+  maxSize: number,
+  pinned: readonly string[],
+  modes: StoreModes,
+): Promise<StepReport[]> {
+  await ensureLayout(cacheDir, modes);
   const steps: StepReport[] = [];
   steps.push(await sweepTmpStep(cacheDir));
   steps.push(
@@ -155,7 +164,7 @@ export async function gcCache(cacheDir: string, maxSize: number, pinned: readonl
       const before = (await readManifests(cacheDir)).ok;
       r.checked = before.length;
       // Loading the catalog applies the bound (LRU by last use) and drops unusable manifests.
-      const { catalog } = await Catalog.load({ cacheDir, maxSize, pinned: new Set(pinned) });
+      const { catalog } = await Catalog.load({ cacheDir, maxSize, pinned: new Set(pinned), modes });
       await catalog.settle();
       const after = new Set(catalog.list().map((m) => m.fingerprint));
       for (const m of before)

@@ -6,6 +6,24 @@ export type PartRole = 'unified' | 'metadata' | 'rootfs' | 'rootfs.img';
 export type ImageKind = 'unified' | 'split';
 export type ImageType = 'container' | 'virtual-machine';
 
+/** The part-order rule: a unified file alone, or metadata then rootfs (container) or rootfs.img (VM). */
+export function nextPartRoles(sofar: readonly PartRole[]): readonly PartRole[] {
+  if (sofar.length === 0) return ['unified', 'metadata'];
+  if (sofar.length === 1 && sofar[0] === 'metadata') return ['rootfs', 'rootfs.img'];
+  return [];
+}
+
+/** The kind of a complete list of parts, or undefined when the list breaks the part-order rule or is short. */
+export function partsKind(roles: readonly PartRole[]): ImageKind | undefined {
+  const r = roles.join(',');
+  if (r === 'unified') return 'unified';
+  if (r === 'metadata,rootfs' || r === 'metadata,rootfs.img') return 'split';
+  return undefined;
+}
+
+/** Dates in manifests and Last-Modified headers have whole seconds (HTTP dates cannot say more). */
+export const wholeSeconds = (d: Date): Date => new Date(Math.floor(d.getTime() / 1000) * 1000);
+
 export interface ManifestPart {
   readonly role: PartRole;
   /** sha256 of this part's bytes: the blob name. */
@@ -73,9 +91,8 @@ export function decodeManifest(text: string, expectFingerprint?: string): Manife
     if (typeof q.ext !== 'string' || !/^(\.[a-z0-9]+)*$/.test(q.ext)) fail('bad part ext');
     return { role: q.role as PartRole, digest: q.digest as string, size: q.size as number, ext: q.ext as string };
   });
-  const roles = parts.map((p) => p.role).join(',');
-  if (o.kind === 'unified' ? roles !== 'unified' : roles !== 'metadata,rootfs' && roles !== 'metadata,rootfs.img')
-    fail(`bad part layout ${roles}`);
+  const roles = parts.map((p) => p.role);
+  if (partsKind(roles) !== (o.kind === 'unified' ? 'unified' : 'split')) fail(`bad part layout ${roles.join(',')}`);
   if (o.kind === 'unified' && parts[0]!.digest !== o.fingerprint)
     fail('unified image digest differs from its fingerprint');
   const props = o.properties ?? {};

@@ -19,6 +19,10 @@ function checked(digest: string): string {
   return digest;
 }
 
+/** Where the cache lives unless images.cache_dir says: <state_dir>/images. */
+export const defaultCacheDir = (cfg: { readonly cache_dir?: string | undefined }, stateDir: string): string =>
+  cfg.cache_dir ?? join(stateDir, 'images');
+
 export const contentRoot = (cacheDir: string): string => join(cacheDir, CONTENT_DIR, 'sha256');
 
 export function blobPath(cacheDir: string, digest: string): string {

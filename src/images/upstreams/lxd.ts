@@ -3,7 +3,7 @@
 // (one file, or multipart/form-data with `metadata` then `rootfs`/`rootfs.img`).
 import { GuestgateError } from '../../errors.ts';
 import { isDigest } from '../fingerprint.ts';
-import type { PartRole } from '../store/manifest.ts';
+import { nextPartRoles, type PartRole } from '../store/manifest.ts';
 import { MultipartParser, MultipartError } from './multipart-parser.ts';
 import { boundaryOf } from '../export/multipart.ts';
 import { envelopeError } from '../../lxd/api.ts';
@@ -100,7 +100,8 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
       const roles: PartRole[] = [];
       const parser = new MultipartParser(boundary, {
         onPart: async (p) => {
-          const want = roles.length === 0 ? ['metadata'] : roles.length === 1 ? ['rootfs', 'rootfs.img'] : [];
+          // A multipart export is always split: the part-order rule without the unified file.
+          const want: readonly string[] = nextPartRoles(roles).filter((r) => r !== 'unified');
           if (!p.name || !want.includes(p.name))
             throw new MultipartError(`unexpected part ${JSON.stringify(p.name)} at position ${roles.length + 1}`);
           roles.push(p.name as PartRole);
