@@ -1,7 +1,7 @@
 // Pure wire formats and dialect tables, tested without sockets.
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, dialectFor, isDisabled, UTF8_TEXT } from '../../src/guest/dialects.ts';
-import { envelopeError, goTextError, toImageWireError, toWireError } from '../../src/guest/http-errors.ts';
+import { envelopeError, goTextError, rawResponse, toImageWireError, toWireError } from '../../src/guest/http-errors.ts';
 import { methodAction } from '../../src/guest/methods.ts';
 import { GuestgateError } from '../../src/errors.ts';
 import { cleanPath } from '../../src/guest/app.ts';
@@ -150,5 +150,38 @@ describe('dialect options', () => {
     expect(isDisabled({ 'security.devlxd': 'false' }, 'security.devlxd')).toBe(true);
     expect(isDisabled({ 'security.devlxd': '' }, 'security.devlxd')).toBe(false);
     expect(isDisabled({}, 'security.devlxd')).toBe(false);
+  });
+});
+
+describe('guest error texts come from the mapper (domain errors carry facts, not wire text)', () => {
+  const raw = Object.values(DIALECTS).find((d) => d.patchDecodeError === 'raw')!;
+  const prefixed = Object.values(DIALECTS).find((d) => d.patchDecodeError === 'prefixed')!;
+
+  it('PATCH body errors: decoder words, prefixed per dialect; size limit; bad state', () => {
+    const decode = new GuestgateError('E_BAD_REQUEST', 'EOF', { decodeError: 'EOF' });
+    expect(toWireError(decode, raw).body).toBe('EOF\n');
+    expect(toWireError(decode, prefixed).body).toBe('Invalid request body: EOF\n');
+    const big = new GuestgateError('E_BAD_REQUEST', 'request body too large', { maxBytes: 4096 });
+    expect(toWireError(big, raw)).toMatchObject({
+      status: 400,
+      body: 'Invalid request body: larger than 4096 bytes\n',
+    });
+    expect(toWireError(new GuestgateError('E_INVALID_STATE', 'invalid state', { state: 'ready' }), raw).body).toBe(
+      'Invalid state "ready"\n',
+    );
+    expect(toWireError(new GuestgateError('E_INVALID_STATE', 'invalid state', { state: undefined }), raw).body).toBe(
+      'Invalid state ""\n',
+    );
+    expect(toWireError(new GuestgateError('E_BAD_REQUEST', 'bad percent-escape'), raw).body).toBe(
+      `${raw.text.badRequest}\n`,
+    );
+  });
+
+  it('a websocket upgrade refused before Koa gets a whole HTTP/1.1 response with the standard reason phrase', () => {
+    const w = toWireError(new GuestgateError('E_NON_ROOT', 'caller is not the instance root'), raw);
+    expect(rawResponse(w)).toBe(
+      `HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(w.body)}\r\nConnection: close\r\n\r\n${w.body}`,
+    );
+    expect(rawResponse(toWireError(new Error('boom'), raw))).toMatch(/^HTTP\/1\.1 500 Internal Server Error\r\n/);
   });
 });
