@@ -5,7 +5,7 @@ import { Catalog } from '../images/store/catalog.ts';
 import { importImage } from '../images/fill/importer.ts';
 import { readManifests, resolveCached } from '../images/store/maintenance.ts';
 import { manifestSize, type Manifest } from '../images/store/manifest.ts';
-import { humanBytes, render, table, ttyProgress, type OutputFormat } from './maintenance-report.ts';
+import { humanBytes, recordTable, render, ttyProgress, type OutputFormat } from './output.ts';
 import { toInfo } from '../images/types.ts';
 import { ensureLayout, sweepTmp } from '../images/store/blobs.ts';
 import { cacheSettings, offlineVerb, type CacheSettings, type CliIo } from './cache.ts';
@@ -78,9 +78,9 @@ export function imagesCommand(io: CliIo = stdio): Command {
         await catalog.settle();
         io.out(
           render(
-            done.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))),
             o.output,
-            () => table(rows(done, s.pinned), COLUMNS),
+            done.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))),
+            () => recordTable(rows(done, s.pinned), COLUMNS),
           ),
         );
       },
@@ -91,9 +91,9 @@ export function imagesCommand(io: CliIo = stdio): Command {
     const { ok } = await readManifests(s.cacheDir);
     io.out(
       render(
-        ok.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))),
         o.output,
-        () => table(rows(ok, s.pinned), COLUMNS),
+        ok.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))),
+        () => recordTable(rows(ok, s.pinned), COLUMNS),
       ),
     );
   });
@@ -109,7 +109,7 @@ export function imagesCommand(io: CliIo = stdio): Command {
         await catalog.remove(m.fingerprint);
         removed.push(m.fingerprint);
       }
-      io.out(render({ removed }, o.output, () => removed.map((f) => `removed ${f}\n`).join('')));
+      io.out(render(o.output, { removed }, () => removed.map((f) => `removed ${f}\n`).join('')));
     });
 
   offlineVerb(cmd, 'pin', 'pin (never evict) or, with --unpin, unpin a cached image')
@@ -124,8 +124,8 @@ export function imagesCommand(io: CliIo = stdio): Command {
       if (o.unpin && s.pinned.includes(m.fingerprint))
         io.out('note: images.pinned in the config still pins this image\n');
       io.out(
-        render(toInfo(next, next.pinned || s.pinned.includes(next.fingerprint)), o.output, () =>
-          table(rows([next], s.pinned), COLUMNS),
+        render(o.output, toInfo(next, next.pinned || s.pinned.includes(next.fingerprint)), () =>
+          recordTable(rows([next], s.pinned), COLUMNS),
         ),
       );
     });
