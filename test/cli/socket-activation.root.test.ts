@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { BIN, http, layout, waitHealthy, type Layout } from '../helpers/service.ts';
+import { requireRoot } from '../helpers/requirements.ts';
 
 let l: Layout | undefined;
 const children: ChildProcess[] = [];
@@ -15,6 +16,7 @@ afterAll(() => {
 });
 
 it('serves the guest API on an inherited fd 3 (LISTEN_FDS)', async () => {
+  requireRoot('calling the guest API as the demo instance root');
   expect(
     existsSync('/usr/bin/systemd-socket-activate'),
     'systemd-socket-activate is needed (apt-get install systemd)',
