@@ -1,7 +1,7 @@
 // The import graph runs downhill: a lower layer never imports a higher one, and the surfaces
 // (guest, admin, nocloud, cli) never import each other. Read from the sources with a regex over
 // `import ... from '...'` / `export ... from '...'`; relative specifiers only (packages are leaves).
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -80,6 +80,18 @@ describe('import layering', () => {
   it('every src/ entry has a layer', () => {
     const entries = readdirSync(SRC).filter((n) => n.endsWith('.ts') || !n.includes('.'));
     expect(entries.filter((n) => LAYER[n] === undefined)).toEqual([]);
+  });
+
+  it('every src/ folder opens with a README.md of one line saying what it owns', () => {
+    const folders = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .flatMap((e) => [join(dir, e.name), ...folders(join(dir, e.name))]);
+    const bad = [SRC, ...folders(SRC)].filter((d) => {
+      const f = join(d, 'README.md');
+      return !existsSync(f) || readFileSync(f, 'utf8').trim().split('\n').length !== 1;
+    });
+    expect(bad.map((d) => `src/${relative(SRC, d)}`)).toEqual([]);
   });
 
   it('flags an upward import and a cross-surface import (the checker itself)', () => {
