@@ -68,7 +68,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
   const obs = new Observability({ inventory, hub, images });
   const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
   const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket);
-  obs.servers.set('guest', guest.server);
+  obs.watchServer('guest', guest.server);
   log.info(
     { socket: guest.path, dialect: dialect.name, instances: inventory.size, source: inventory.source.kind },
     'guest API listening',
@@ -88,8 +88,8 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
       log: log.child({ part: 'admin' }),
     });
     admin = await startAdminServer(adminApp, config.admin, adminSocketPath(config.runtime_dir, config.admin));
-    obs.servers.set('admin', admin.server);
-    if (admin.https) obs.servers.set('admin-https', admin.https);
+    obs.watchServer('admin', admin.server);
+    if (admin.https) obs.watchServer('admin-https', admin.https);
     log.info({ socket: admin.path, https: admin.httpsAddress }, 'admin API listening');
   }
   let nocloud: NoCloudServer | undefined;
@@ -103,7 +103,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
         latency: obs.nocloudLatency,
       },
     );
-    obs.servers.set('nocloud', nocloud.server);
+    obs.watchServer('nocloud', nocloud.server);
     log.info({ address: nocloud.address, identify_by: config.nocloud.identify_by }, 'NoCloud seed listening');
   }
   return {

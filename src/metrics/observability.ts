@@ -43,8 +43,8 @@ export class Observability {
     'guestgate_nocloud_request_duration_seconds',
     'NoCloud HTTP request latency by file.',
   );
-  readonly readyWaiters = { count: 0 };
-  readonly servers = new Map<string, Server>();
+  #readyWaiters = 0;
+  readonly #servers = new Map<string, Server>();
 
   constructor(parts: ObservedParts) {
     const r = this.registry;
@@ -70,7 +70,7 @@ export class Observability {
       name: 'guestgate_ready_waiters',
       help: 'Pending readiness long-polls on the admin API.',
       type: 'gauge',
-      collect: () => [{ value: this.readyWaiters.count }],
+      collect: () => [{ value: this.#readyWaiters }],
     });
     r.collect({
       name: 'guestgate_connections',
@@ -86,6 +86,21 @@ export class Observability {
       type: 'gauge',
       collect: () => cacheSamples(parts.images.stats()),
     });
+  }
+
+  /** A readiness long-poll starts; call the returned function when it ends. */
+  readyWaiter(): () => void {
+    this.#readyWaiters++;
+    let done = false;
+    return () => {
+      if (!done) this.#readyWaiters--;
+      done = true;
+    };
+  }
+
+  /** Count this listener's open connections under guestgate_connections{listener}. */
+  watchServer(listener: string, server: Server): void {
+    this.#servers.set(listener, server);
   }
 
   guestObserver(log: Logger, logAll: boolean): RequestObserver {
@@ -116,7 +131,7 @@ export class Observability {
 
   async #connections(): Promise<GaugeSample[]> {
     const out: GaugeSample[] = [];
-    for (const [listener, s] of this.servers) {
+    for (const [listener, s] of this.#servers) {
       const n = await new Promise<number>((res) => s.getConnections((e, c) => res(e ? 0 : c)));
       out.push({ labels: { listener }, value: n });
     }
