@@ -6,7 +6,7 @@ import { isDigest } from '../fingerprint.ts';
 import { nextPartRoles, type PartRole } from '../store/manifest.ts';
 import { MultipartParser, MultipartError } from './multipart-parser.ts';
 import { boundaryOf } from '../export/multipart.ts';
-import { envelopeError } from '../../lxd/api.ts';
+import { envelopeError, envelopeMetadata } from '../../lxd/api.ts';
 import { LxdClient } from '../../lxd/client.ts';
 import { discard, type Endpoint } from '../../net/http-client.ts';
 import { pump, type PartSink, type Upstream, type UpstreamImage } from './types.ts';
@@ -73,7 +73,7 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
           status,
         });
       }
-      const img = toImage(((body as { metadata?: unknown }).metadata ?? {}) as LxdImage);
+      const img = toImage((envelopeMetadata(body) ?? {}) as LxdImage);
       return img?.fingerprint.startsWith(prefix) ? [img] : [];
     },
     async fetch(image, sink: PartSink, signal) {
