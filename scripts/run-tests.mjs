@@ -6,5 +6,5 @@ const r = spawnSync(
   ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
   { stdio: 'inherit', shell: false },
 );
-spawnSync(process.execPath, ['scripts/test-summary.mjs', report], { stdio: 'inherit' });
+spawnSync(process.execPath, ['scripts/test-summary.ts', report], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
