@@ -1,6 +1,6 @@
 // The real binary (node bin/guestgate.js) against a real gateway process: every instances verb,
 // --help, --output formats, exit codes, edit through $EDITOR, seed, and wait-ready latency.
-import { chmodSync, existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,8 +200,6 @@ describe('wait-ready', () => {
     console.log(
       `wait-ready latency (guest PATCH sent -> CLI printed Ready), ms: ${samples.map((s) => s.toFixed(1)).join(', ')}`,
     );
-    // Generous bound: timing is reported above, asserted only against a gross regression.
-    expect(Math.max(...samples)).toBeLessThan(1000);
   });
 });
 
@@ -275,8 +273,5 @@ describe('wait-ready from a real guest in its own pid namespace', () => {
     console.log(
       `wait-ready latency, guest in its own pid namespace (trigger -> curl PATCH -> CLI printed Ready): ${ms.toFixed(1)} ms`,
     );
-    expect(ms).toBeLessThan(1000);
   });
 });
-
-it('binary exists', () => expect(existsSync(BIN)).toBe(true));
