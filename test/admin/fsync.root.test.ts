@@ -41,7 +41,7 @@ it('every acknowledged admin write: fsync(tmp) -> rename -> fsync(folder), or un
     await http(l.adminSock, 'DELETE', '/1.0/instances/n1'),
   ];
   const calls = await tracer.stop();
-  answers.forEach((a, i) => expect(a.status, `${writes[i]!.what}: ${a.text}`).toBe(writes[i]!.status));
+  for (const [i, a] of answers.entries()) expect(a.status, `${writes[i]!.what}: ${a.text}`).toBe(writes[i]!.status);
 
   const inv = l.inventory;
   const acks = calls.filter(
