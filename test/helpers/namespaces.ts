@@ -79,7 +79,7 @@ export async function createNamespace(
         const p = execFile(
           cmd!,
           args,
-          { timeout: o.timeoutMs ?? 20_000, maxBuffer: 64 * 1024 * 1024 },
+          { timeout: o.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
           (err, stdout, stderr) =>
             resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
         );
