@@ -46,6 +46,7 @@ export interface Dialect {
     readonly match: 'prefix' | 'exact';
     /** The 403 for a closed image gate: plain text (like other endpoints) or the main-API JSON envelope. */
     readonly gateError: 'text' | 'envelope';
+    /** The 404 envelope's text; `{fp}` stands for the fingerprint as the guest sent it. */
     readonly notFound: string;
     readonly extraHeaders: Readonly<Record<string, string>>;
   };
@@ -123,7 +124,8 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
     images: {
       match: 'exact',
       gateError: 'text',
-      notFound: 'Image not found',
+      // Recorded from Incus 6.0.4 for unknown, private and wrong-project images alike.
+      notFound: 'Image "{fp}" not found',
       extraHeaders: { 'X-Incus-Type': 'incus' },
     },
   },

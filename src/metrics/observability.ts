@@ -88,6 +88,11 @@ export class Observability {
     });
   }
 
+  /** Readiness long-polls in progress. */
+  get readyWaiters(): number {
+    return this.#readyWaiters;
+  }
+
   /** A readiness long-poll starts; call the returned function when it ends. */
   readyWaiter(): () => void {
     this.#readyWaiters++;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service.ts';
 import { DEMO, http, inProcess, json, layout, type Layout } from '../helpers/service.ts';
 import { requireRoot } from '../helpers/requirements.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let l: Layout;
 let svc: Service;
@@ -22,7 +23,7 @@ afterAll(async () => {
 describe('readiness', () => {
   it('long-polls until the guest PATCHes Ready, then answers', async () => {
     const pending = A('GET', '/1.0/instances/demo/state?wait=Ready&timeout=5s');
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the long-poll to register', () => svc.obs.readyWaiters === 1);
     const g = await http(l.guestSock, 'PATCH', '/1.0', '{"state":"Ready"}');
     expect(g.status).toBe(200);
     const r = await pending;
@@ -69,11 +70,11 @@ describe('events', () => {
     hostReq.end();
     await got;
     // guest side: the raw event stream of instance demo (demo mode: this process is "demo")
-    const guestLines: string[] = [];
+    let guestRaw = '';
     const gs = connect(l.guestSock);
     gs.write('GET /1.0/events?type=config,device HTTP/1.1\r\nHost: x\r\n\r\n');
-    gs.on('data', (c: Buffer) => guestLines.push(...c.toString().split('\n')));
-    await new Promise((r) => setTimeout(r, 150));
+    gs.on('data', (c: Buffer) => (guestRaw += c));
+    await waitFor('the guest listener to connect', () => svc.hub.listenerCount === 1);
 
     await A('POST', '/1.0/instances', ...json({ name: 'ev1' }));
     await A(
@@ -86,7 +87,13 @@ describe('events', () => {
     );
     await http(l.guestSock, 'PATCH', '/1.0', '{"state":"Ready"}');
     await A('DELETE', '/1.0/instances/ev1');
-    await new Promise((r) => setTimeout(r, 200));
+    // whole lines only: a chunk may end mid-line
+    const guestEvents = () =>
+      guestRaw
+        .split('\n')
+        .slice(0, -1)
+        .filter((s) => s.startsWith('{'));
+    await waitFor('4 host events and 2 guest events', () => host.length >= 4 && guestEvents().length >= 2);
     hostReq.destroy();
     gs.destroy();
 
@@ -106,7 +113,7 @@ describe('events', () => {
       { name: 'data', action: 'added', config: { type: 'disk', path: '/data', source: '/srv' } },
     ]);
 
-    const events = guestLines.filter((s) => s.startsWith('{')).map((s) => JSON.parse(s));
+    const events = guestEvents().map((s) => JSON.parse(s));
     expect(events.map((e) => e.type)).toEqual(['config', 'device']);
     expect(events[0].metadata).toEqual({ key: 'user.role', old_value: 'web', value: 'db' });
     expect(events[1].metadata).toEqual({

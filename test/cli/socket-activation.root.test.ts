@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { BIN, http, layout, waitHealthy, type Layout } from '../helpers/service.ts';
 import { requireRoot } from '../helpers/requirements.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let l: Layout | undefined;
 const children: ChildProcess[] = [];
@@ -32,7 +33,7 @@ it('serves the guest API on an inherited fd 3 (LISTEN_FDS)', async () => {
   let err = '';
   act.stderr.on('data', (c: Buffer) => (err += c));
   try {
-    for (let i = 0; i < 200 && !existsSync(l.guestSock); i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(`systemd-socket-activate to listen on ${l.guestSock}`, () => existsSync(l!.guestSock));
     // The first connection starts guestgate; it is queued meanwhile and answered on fd 3.
     const r = await http(l.guestSock, 'GET', '/1.0/config');
     expect(r.status, err).toBe(200);

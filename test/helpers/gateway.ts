@@ -56,7 +56,7 @@ export async function startGateway(
     service,
     writeInstance,
     removeInstance: (name) => rmSync(join(inv, `${name}.yaml`), { force: true }),
-    until: async (pred, ms = 5000) => {
+    until: async (pred, ms = 20_000) => {
       const end = Date.now() + ms;
       while (!pred()) {
         if (Date.now() > end) throw new Error('condition not reached in time');

@@ -15,8 +15,11 @@ export function exportImage(deps: GuestDeps) {
     const fp = decodeURIComponentSafe(ctx.path.slice('/1.0/images/'.length, -'/export'.length));
     const project = ctx.query.project;
     if (d.images.match === 'exact' && project !== undefined && project !== 'default')
-      throw new GuestgateError('E_IMAGE_NOT_FOUND', 'images are served for project default only', { project });
-    if (!deps.images) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'no image cache configured');
+      throw new GuestgateError('E_IMAGE_NOT_FOUND', 'images are served for project default only', {
+        project,
+        fingerprint: fp,
+      });
+    if (!deps.images) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'no image cache configured', { fingerprint: fp });
     const image = await deps.images.lookup(fp, d.images.match);
     if (!image) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'image not found', { fingerprint: fp });
     ctx.respond = false;

@@ -50,7 +50,7 @@ export function decodeStatePut(body: string): unknown {
   try {
     v = JSON.parse(firstJsonValue(text));
   } catch {
-    throw new Error(`invalid character '${text[0] === "'" ? "\\'" : text[0]}' looking for beginning of value`);
+    throw new Error(goSyntaxError(text));
   }
   if (v === null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v))
@@ -59,6 +59,21 @@ export function decodeStatePut(body: string): unknown {
   if (state !== undefined && state !== null && typeof state !== 'string')
     throw new Error(`json: cannot unmarshal ${goKind(state)} into Go struct field DevLXDPut.state of type string`);
   return state ?? undefined;
+}
+
+const goChar = (c: string): string => `'${c === "'" ? "\\'" : c}'`;
+const LITERALS: Readonly<Record<string, string>> = { n: 'null', t: 'true', f: 'false' };
+
+/** Go's scanner error for a body that is not JSON: a broken literal is named (Incus 6.0.4 answered
+ * `not json` with "invalid character 'o' in literal null (expecting 'u')"), else the first character. */
+function goSyntaxError(text: string): string {
+  const lit = LITERALS[text[0]!];
+  for (let i = 1; lit && i < lit.length; i++) {
+    if (i >= text.length) return 'unexpected EOF';
+    if (text[i] !== lit[i])
+      return `invalid character ${goChar(text[i]!)} in literal ${lit} (expecting ${goChar(lit[i]!)})`;
+  }
+  return `invalid character ${goChar(text[0]!)} looking for beginning of value`;
 }
 
 /** json.Decoder reads one value and ignores what follows it. */

@@ -5,7 +5,7 @@ import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isGuestgateError } from '../../errors.ts';
-import { writeFileAtomic, isTmpName } from '../../util/atomic-write.ts';
+import { fsyncDir, writeFileAtomic, isTmpName } from '../../util/atomic-write.ts';
 import type { ChangeListener, Instance, InventorySource } from '../model.ts';
 import { instanceToYaml, parseInstanceYaml } from '../parse.ts';
 
@@ -71,6 +71,7 @@ export class DirSource implements InventorySource {
       await unlink(join(this.#dir, file)).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;
       });
+      await fsyncDir(this.#dir); // the removal is durable before it is acknowledged
       this.#forget(file);
     });
   }
