@@ -8,6 +8,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', mode);
   try {
+    await fh.chmod(mode); // exactly `mode`, whatever the umask
     await fh.writeFile(data);
     await fh.sync();
   } catch (e) {

@@ -31,10 +31,18 @@ beforeAll(async () => {
       {
         name: 'beta',
         config: { 'user.secret': 'beta-secret', 'security.devlxd': 'false' },
-        identity: { pidns: b.pidns },
+        identity: { pidns_file: `/proc/${b.initPid}/ns/pid`, root_uid: 0 },
       },
-      { name: 'c1', config: { 'user.secret': 'c1-secret' }, identity: { cgroup: `${run}/lxc.payload.c1` } },
-      { name: 'c10', config: { 'user.secret': 'c10-secret' }, identity: { cgroup: `${run}/lxc.payload.c10` } },
+      {
+        name: 'c1',
+        config: { 'user.secret': 'c1-secret' },
+        identity: { cgroup: `${run}/lxc.payload.c1`, root_uid: 0 },
+      },
+      {
+        name: 'c10',
+        config: { 'user.secret': 'c10-secret' },
+        identity: { cgroup: `${run}/lxc.payload.c10`, root_uid: 0 },
+      },
     ],
   });
 });
