@@ -26,6 +26,8 @@ export async function startGateway(
     instances?: Record<string, unknown>[];
     extras?: ServiceExtras;
     logLevel?: string;
+    /** Where the service logs (default stderr). */
+    logStream?: NodeJS.WritableStream;
     /** Extra `inventory:` keys (e.g. settle, max_file_size). */
     inventory?: Record<string, unknown>;
   } = {},
@@ -52,7 +54,7 @@ export async function startGateway(
   });
   writeFileSync(file, cfgText);
   const config = parseConfig(cfgText, file);
-  const service = await startService(config, createLogger(config.log.level), opts.extras);
+  const service = await startService(config, createLogger(config.log.level, opts.logStream), opts.extras);
   return {
     dir,
     socket: service.guest.path,

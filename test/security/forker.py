@@ -2,7 +2,10 @@
 #   client <socket>  fork a child that connects to the unix socket and exits at once; reap it; print its pid
 #   hold             fork a child that waits to be killed; print "ok"
 #   kill             kill and reap the held child; print "ok"
-import os, signal, socket, sys
+import ctypes, os, signal, socket, sys
+
+libc = ctypes.CDLL(None)
+PR_SET_PDEATHSIG = 1
 
 held = None
 for line in sys.stdin:
@@ -18,6 +21,10 @@ for line in sys.stdin:
     elif cmd[0] == "hold":
         held = os.fork()
         if held == 0:
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the forker
+            null = os.open("/dev/null", os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)  # never keeps the test's pipes open
             signal.pause()
             os._exit(0)
         print("ok", flush=True)
