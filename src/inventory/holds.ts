@@ -53,8 +53,12 @@ export class Holds {
     const { key, identity: id } = instance;
     const pid = id.initPid!;
     const wantStart = id.initStartTime;
-    if (prev && prev.pid === pid && !prev.exited && (wantStart === undefined || wantStart === prev.startTime))
-      return prev;
+    if (prev && prev.pid === pid) {
+      if (prev.exited) {
+        // Exited, its exit not delivered yet: the pid is already stale, never open it again.
+        this.#dead.set(key, { pid, startTime: prev.startTime });
+      } else if (wantStart === undefined || wantStart === prev.startTime) return prev;
+    }
     const dead = this.#dead.get(key);
     if (dead && dead.pid === pid && (wantStart === undefined || wantStart === dead.startTime)) {
       this.#log.warn(
