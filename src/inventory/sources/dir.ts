@@ -27,6 +27,8 @@ export class DirSource implements InventorySource {
   readonly #maxFileSize: number;
   /** Files seen changing that are not settled yet: re-checked when they should be. */
   readonly #rechecks = new Map<string, NodeJS.Timeout>();
+  /** First sighting of each unsettled file's current state. */
+  readonly #observed = new Map<string, { read: FileRead; at: number }>();
   readonly #log: Logger;
   readonly #files = new Map<string, Entry>();
   /** instance key -> file name (kept in step with #files by #record/#forget). */
@@ -144,14 +146,28 @@ export class DirSource implements InventorySource {
     );
   }
 
-  /** The file's content once settled: unchanged for `settle` and a re-read identical; else undefined. */
+  /**
+   * The file's content once settled: its mtime at least `settle` old and a re-read identical, or (for
+   * an mtime in the future: clock skew) the same size, mtime and content seen `settle` apart.
+   */
   async #settled(path: string): Promise<{ text: string } | { waitMs: number }> {
     const a = await readInstanceFile(path, this.#maxFileSize);
-    const age = Date.now() - a.mtimeMs;
-    if (age < this.#settleMs) return { waitMs: Math.max(this.#debounceMs, this.#settleMs - age + 5) };
-    const b: FileRead = await readInstanceFile(path, this.#maxFileSize);
-    if (a.text !== b.text || a.size !== b.size || a.mtimeMs !== b.mtimeMs) return { waitMs: this.#settleMs };
-    return { text: b.text };
+    const now = Date.now();
+    const age = now - a.mtimeMs;
+    if (age >= this.#settleMs) {
+      const b: FileRead = await readInstanceFile(path, this.#maxFileSize);
+      if (same(a, b)) return this.#done(path, b.text);
+      return { waitMs: this.#settleMs };
+    }
+    const seen = this.#observed.get(path);
+    if (seen && same(seen.read, a) && now - seen.at >= this.#settleMs) return this.#done(path, a.text);
+    if (!seen || !same(seen.read, a)) this.#observed.set(path, { read: a, at: now });
+    return { waitMs: Math.max(this.#debounceMs, Math.min(this.#settleMs, this.#settleMs - age) + 5) };
+  }
+
+  #done(path: string, text: string): { text: string } {
+    this.#observed.delete(path);
+    return { text };
   }
 
   /** Returns the files not settled yet (each re-checked later unless `initial`). */
@@ -223,3 +239,5 @@ export class DirSource implements InventorySource {
     this.#onChange({ kind: 'remove', before });
   }
 }
+
+const same = (a: FileRead, b: FileRead): boolean => a.text === b.text && a.size === b.size && a.mtimeMs === b.mtimeMs;
