@@ -116,25 +116,35 @@ describe('identity under pid and namespace recycling', () => {
 
   it("finding 1: a dead instance's nsfs inode handed to a nested namespace in another instance is never answered as it", async () => {
     const a = await ns({ userns: USERNS });
-    const b = await ns({ userns: USERNS });
     gw.writeInstance({ name: 'ino-a', config: { 'user.secret': 'a-secret' }, identity: { init_pid: a.initPid } });
-    gw.writeInstance({ name: 'ino-b', config: { 'user.secret': 'b-secret' }, identity: { init_pid: b.initPid } });
     const inv = gw.service.inventory;
     await gw.until(() => inv.resolve(factsOfPidns(a.pidns)) !== undefined);
-    await gw.until(() => inv.resolve(factsOfPidns(b.pidns)) !== undefined);
-    expect(inv.resolve(factsOfPidns(b.pidns))?.rootUid).toBe(100000);
-    const oldInode = b.pidns;
-    await b.close(); // still in the inventory file: only the init's exit unindexes it
-    await gw.until(() => inv.resolve(factsOfPidns(oldInode)) === undefined);
-    expect(inv.get('ino-b')).toBeDefined();
+    // Another process on the machine may take the freed inode first: then the attack is run again
+    // with a new instance B (at most 3 times), never counted as a pass.
+    let hit: RegExpExecArray | null = null;
+    for (let attempt = 1; attempt <= 3 && !hit; attempt++) {
+      const b = await ns({ userns: USERNS });
+      gw.writeInstance({ name: 'ino-b', config: { 'user.secret': 'b-secret' }, identity: { init_pid: b.initPid } });
+      await gw.until(() => inv.resolve(factsOfPidns(b.pidns)) !== undefined);
+      expect(inv.resolve(factsOfPidns(b.pidns))?.rootUid).toBe(100000);
+      const oldInode = b.pidns;
+      await b.close(); // still in the inventory file: only the init's exit unindexes it
+      await gw.until(() => inv.resolve(factsOfPidns(oldInode)) === undefined);
+      expect(inv.get('ino-b')).toBeDefined();
 
-    const r = await a.exec([PYTHON, '-c', script('nested-ns.py'), String(oldInode), gw.socket, '400'], {
-      timeoutMs: 60_000,
-    });
-    console.log(`nsfs inode ${oldInode} reuse from instance ino-a: ${r.stdout.trim() || r.stderr.trim()}`);
-    const m = /^hit (\d+) HTTP\/1\.[01] (\d+)/.exec(r.stdout);
-    if (!m) throw new Error(`inode ${oldInode} was not handed out again (${r.stdout.trim()} ${r.stderr.trim()})`);
-    expect(m[2]).toBe('500'); // not in any instance: never ino-b's data
-    expect(r.stdout).not.toContain('b-secret');
+      const r = await a.exec([PYTHON, '-c', script('nested-ns.py'), String(oldInode), gw.socket, '400'], {
+        timeoutMs: 60_000,
+      });
+      console.log(
+        `nsfs inode ${oldInode} reuse from instance ino-a (attempt ${attempt}): ${r.stdout.trim() || r.stderr.trim()}`,
+      );
+      hit = /^hit (\d+) HTTP\/1\.[01] (\d+)/.exec(r.stdout);
+      if (hit) {
+        expect(hit[2]).toBe('500'); // not in any instance: never ino-b's data
+        expect(r.stdout).not.toContain('b-secret');
+      }
+    }
+    if (!hit)
+      throw new Error('the freed nsfs inode was taken by other processes in 3 attempts; rerun on a quieter machine');
   }, 120_000);
 });
