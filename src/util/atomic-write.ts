@@ -14,6 +14,7 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const fh = await open(tmp, 'wx', mode);
   try {
+    await fh.chmod(mode); // exactly `mode`, whatever the umask
     await fh.writeFile(data);
     await fh.sync();
   } catch (e) {

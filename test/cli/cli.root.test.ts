@@ -226,12 +226,16 @@ describe('wait-ready from a real guest in its own pid namespace', () => {
     guest.stdout.on('data', (c: Buffer) => (guestOut += c));
     guest.stderr.on('data', (c: Buffer) => (guestErr += c));
     const guestDone = new Promise((r) => guest.on('close', r));
-    // its pid namespace inode: the child of unshare's fork is pid 1 in the new namespace
+    // its init: the child of unshare's fork is pid 1 in the new namespace
     let inode = 0;
+    let initPid = 0;
     await waitFor('unshare to fork the guest into its pid namespace', () => {
       try {
         const kids = readFileSync(`/proc/${guest.pid}/task/${guest.pid}/children`, 'utf8').trim();
-        if (kids) inode = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${kids.split(' ')[0]}/ns/pid`))![1]);
+        if (kids) {
+          initPid = Number(kids.split(' ')[0]);
+          inode = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${initPid}/ns/pid`))![1]);
+        }
       } catch {
         // not forked yet
       }
@@ -240,7 +244,7 @@ describe('wait-ready from a real guest in its own pid namespace', () => {
     const created = await cli(
       ['instances', '--admin', l.adminSock, 'create', '-'],
       {},
-      `name: nsguest\nidentity:\n  pidns: ${inode}\n  root_uid: 0\n`,
+      `name: nsguest\nidentity:\n  init_pid: ${initPid}\n  root_uid: 0\n`,
     );
     expect(created.code, created.stderr).toBe(0);
     const p = spawn(

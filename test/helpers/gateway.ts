@@ -26,6 +26,10 @@ export async function startGateway(
     instances?: Record<string, unknown>[];
     extras?: ServiceExtras;
     logLevel?: string;
+    /** Where the service logs (default stderr). */
+    logStream?: NodeJS.WritableStream;
+    /** Extra `inventory:` keys (e.g. settle, max_file_size). */
+    inventory?: Record<string, unknown>;
   } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gg-test-'));
@@ -43,13 +47,14 @@ export async function startGateway(
     runtime_dir: join(dir, 'run'),
     state_dir: join(dir, 'state'),
     guest: { events: { keepalive: '10s' }, ...opts.guest },
-    inventory: { source: 'dir', dir: inv, debounce: '10ms' },
+    // settle 100ms keeps the suite quick; test/security uses the default where it matters.
+    inventory: { source: 'dir', dir: inv, debounce: '10ms', settle: '100ms', ...opts.inventory },
     ...(opts.images ? { images: opts.images } : {}),
     log: { level: opts.logLevel ?? 'silent' },
   });
   writeFileSync(file, cfgText);
   const config = parseConfig(cfgText, file);
-  const service = await startService(config, createLogger(config.log.level), opts.extras);
+  const service = await startService(config, createLogger(config.log.level, opts.logStream), opts.extras);
   return {
     dir,
     socket: service.guest.path,

@@ -90,10 +90,14 @@ export async function createNamespace(
       return spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     },
     close: async () => {
-      child.kill('SIGKILL');
+      // The init first, so `unshare` (its parent) reaps it: an orphan would wait for the host's pid 1,
+      // which may be slow to reap (or never, in some sandboxes), keeping its pid and namespace alive.
+      const exited = child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r));
       try {
         process.kill(initPid, 'SIGKILL');
       } catch {}
+      await Promise.race([exited, sleep(5000)]);
+      child.kill('SIGKILL');
       if (cgDir) await removeCgroupTree(cgDir);
     },
   };
