@@ -1,6 +1,7 @@
 // Choose the inventory source named in the config.
 import type { Logger } from 'pino';
 import type { InventoryConfig } from '../../config/sections/inventory.ts';
+import { endpointOf } from '../../lxd/endpoint.ts';
 import type { InventorySource } from '../model.ts';
 import { DirSource } from './dir.ts';
 import { LxdSource } from './lxd.ts';
@@ -19,13 +20,7 @@ export function createSource(cfg: InventoryConfig, log: Logger): InventorySource
     case 'incus':
       return new LxdSource({
         kind: cfg.source,
-        endpoint: {
-          socket: cfg.socket,
-          url: cfg.url,
-          clientCert: cfg.client_cert,
-          clientKey: cfg.client_key,
-          serverCert: cfg.server_cert,
-        },
+        endpoint: endpointOf(cfg),
         project: cfg.project,
         allProjects: cfg.all_projects,
         log,

@@ -3,16 +3,8 @@
 import { instanceKey, type Instance, type InstanceType } from '../../model.ts';
 
 /** The fields of LXD's api.Instance that guestgate reads. */
-export interface LxdInstance {
-  name?: unknown;
-  project?: unknown;
-  type?: unknown;
-  location?: unknown;
-  status?: unknown;
-  profiles?: unknown;
-  expanded_config?: unknown;
-  expanded_devices?: unknown;
-}
+export type { LxdInstance } from '../../../lxd/api.ts';
+import type { LxdInstance } from '../../../lxd/api.ts';
 
 /** `/lxc.payload.<name>` in project default, `/lxc.payload.<project>_<name>` elsewhere (LXD's container naming). */
 export const lxcCgroup = (project: string, name: string): string => `/lxc.payload.${instanceKey(project, name)}`;
