@@ -26,5 +26,10 @@ fi
 
 # Real LXD 5.0.2 and the cached guestgate-ci image for the interop suite (test/interop).
 if [ "${GUESTGATE_SKIP_LXD:-}" != 1 ]; then
-  bash scripts/lxd-setup.sh </dev/null | tail -n 1 || echo "test-prereqs: LXD setup failed; the interop tests will fail and say why" >&2
+  flock /tmp/guestgate-lxd.lock bash scripts/lxd-setup.sh </dev/null | tail -n 1 || echo "test-prereqs: LXD setup failed; the interop tests will fail and say why" >&2
+fi
+
+# Real Incus 6.0.4 (bookworm-backports) next to it, importing the same cached image (test/interop/*incus*).
+if [ "${GUESTGATE_SKIP_INCUS:-}" != 1 ]; then
+  bash scripts/incus-setup.sh </dev/null | tail -n 1 || echo "test-prereqs: Incus setup failed; the Incus interop tests will fail and say why" >&2
 fi
