@@ -54,6 +54,7 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
   route('/1.0/events', 'events', streamEvents(deps));
   route('/1.0/images/:fingerprint/export', 'imageExport', exportImage(deps));
 
+  app.use(goConnectionHeader);
   app.use(canonicalPath);
   app.use(router.routes());
   app.use(async (ctx) => {
@@ -63,14 +64,29 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
   return app;
 }
 
+/**
+ * Go's server sends `Connection: close` only when it closes after an HTTP/1.1 answer; no Connection header
+ * on a kept-alive connection (Node would add `Connection: keep-alive` and `Keep-Alive: timeout=N`) nor to
+ * HTTP/1.0 clients. removeHeader('Connection') makes Node omit its own (it still closes when it must).
+ */
+async function goConnectionHeader(ctx: Context, next: () => Promise<void>): Promise<void> {
+  if (ctx.req.httpVersion === '1.0' || ctx.res.shouldKeepAlive) ctx.res.removeHeader('Connection');
+  await next();
+}
+
 /** Go's mux redirects non-canonical paths (// and dot segments) with 301 to the cleaned path. */
 async function canonicalPath(ctx: Context, next: () => Promise<void>): Promise<void> {
   const p = ctx.path;
   if (p.includes('//') || p.includes('/.')) {
     const clean = cleanPath(p);
     if (clean !== p) {
-      ctx.status = 301;
-      ctx.set('Location', clean + (ctx.querystring ? `?${ctx.querystring}` : ''));
+      // Go's http.Redirect for a non-GET-like body-less answer: Location, Content-Length 0, no Content-Type.
+      ctx.respond = false;
+      ctx.res.writeHead(301, {
+        Location: clean + (ctx.querystring ? `?${ctx.querystring}` : ''),
+        'Content-Length': '0',
+      });
+      ctx.res.end();
       return;
     }
   }

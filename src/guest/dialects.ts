@@ -47,8 +47,14 @@ export interface Dialect {
     /** The 403 for a closed image gate: plain text (like other endpoints) or the main-API JSON envelope. */
     readonly gateError: 'text' | 'envelope';
     readonly notFound: string;
+    /** Incus 6.0.4: `Image "<fingerprint as requested>" not found` for every image it does not serve. */
+    readonly notFoundNamesFingerprint: boolean;
+    /** `?project=` other than default: the text of the 404 (LXD 5.0.2 looks the project up first), else as not found. */
+    readonly unknownProject?: string;
     readonly extraHeaders: Readonly<Record<string, string>>;
   };
+  /** The Go type PATCH /1.0 decodes into, as its decoder errors name it. */
+  readonly putType: 'DevLXDPut' | 'DevIncusPut';
 }
 
 /** Error texts of LXD <= 6.4 and Incus (Go http.Error bodies, LF added on the wire). */
@@ -79,7 +85,15 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
     rawContentType: 'application/octet-stream',
     deviceUpdate: 'remove-add',
     pingPayload: 'keepalive',
-    images: { match: 'prefix', gateError: 'text', notFound: 'Image not found', extraHeaders: {} },
+    images: {
+      match: 'prefix',
+      gateError: 'text',
+      notFound: 'Image not found',
+      notFoundNamesFingerprint: false,
+      unknownProject: 'Check if project has images: fetch project: Project not found',
+      extraHeaders: {},
+    },
+    putType: 'DevLXDPut',
   },
   // LXD 6.x (6.7-6.8 behaviour: per-endpoint methods, generic texts, 403 on / and /1.0 when disabled).
   lxd: {
@@ -103,7 +117,14 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
     rawContentType: 'application/octet-stream',
     deviceUpdate: 'updated',
     pingPayload: '',
-    images: { match: 'exact', gateError: 'envelope', notFound: 'Not Found', extraHeaders: {} },
+    images: {
+      match: 'exact',
+      gateError: 'envelope',
+      notFound: 'Not Found',
+      notFoundNamesFingerprint: false,
+      extraHeaders: {},
+    },
+    putType: 'DevLXDPut',
   },
   // Incus 6.x/7.x: /dev/incus, security.guestapi*, legacy texts, #cloud-config kept.
   incus: {
@@ -124,8 +145,10 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
       match: 'exact',
       gateError: 'text',
       notFound: 'Image not found',
+      notFoundNamesFingerprint: true,
       extraHeaders: { 'X-Incus-Type': 'incus' },
     },
+    putType: 'DevIncusPut',
   },
 };
 

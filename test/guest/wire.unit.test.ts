@@ -136,7 +136,7 @@ describe('request parsing', () => {
     expect(decodeStatePut('{"state":"Ready"} trailing')).toBe('Ready');
     expect(decodeStatePut('{"other":1}')).toBeUndefined();
     expect(() => decodeStatePut('')).toThrow('EOF');
-    expect(() => decodeStatePut('notjson')).toThrow("invalid character 'n' looking for beginning of value");
+    expect(() => decodeStatePut('notjson')).toThrow("invalid character 'o' in literal null (expecting 'u')");
     expect(() => decodeStatePut('[1]')).toThrow('cannot unmarshal array');
   });
 });

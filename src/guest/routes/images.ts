@@ -1,10 +1,11 @@
 // GET /1.0/images/{fingerprint}/export: gates (API on, images flag on), then a verified export
 // from the image cache. Errors before the status line only; after it, the transfer is cut.
 import type { Context } from 'koa';
-import { GuestgateError } from '../../errors.ts';
+import { GuestgateError, isGuestgateError } from '../../errors.ts';
 import type { Resolved } from '../../inventory/inventory.ts';
 import { isEnabledFlag } from '../dialects.ts';
 import type { GuestDeps } from '../deps.ts';
+import { goSortedHeaders } from './go-header-order.ts';
 
 export function exportImage(deps: GuestDeps) {
   return async (ctx: Context, r: Resolved): Promise<void> => {
@@ -14,18 +15,31 @@ export function exportImage(deps: GuestDeps) {
     // lookup() rejects anything but hex (E_BAD_FINGERPRINT, answered as 404) before it touches a path.
     const fp = decodeURIComponentSafe(ctx.path.slice('/1.0/images/'.length, -'/export'.length));
     const project = ctx.query.project;
-    if (d.images.match === 'exact' && project !== undefined && project !== 'default')
-      throw new GuestgateError('E_IMAGE_NOT_FOUND', 'images are served for project default only', { project });
-    if (!deps.images) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'no image cache configured');
-    const image = await deps.images.lookup(fp, d.images.match);
-    if (!image) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'image not found', { fingerprint: fp });
-    ctx.respond = false;
-    const abort = new AbortController();
-    ctx.req.socket.once('close', () => abort.abort());
-    await deps.images.serveExport(ctx.req, ctx.res, image as never, {
-      signal: abort.signal,
-      extraHeaders: { ...d.images.extraHeaders },
-    });
+    // guestgate serves the images of project `default` only; another project is answered as the server
+    // answers a project it does not have (LXD 5.0.2 looks the project up before the image).
+    if (project !== undefined && project !== 'default' && d.images.unknownProject)
+      throw new GuestgateError('E_IMAGE_NOT_FOUND', 'unknown project', { project, text: d.images.unknownProject });
+    try {
+      if (d.images.match === 'exact' && project !== undefined && project !== 'default')
+        throw new GuestgateError('E_IMAGE_NOT_FOUND', 'images are served for project default only', { project });
+      if (!deps.images) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'no image cache configured');
+      const image = await deps.images.lookup(fp, d.images.match);
+      if (!image) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'image not found', { fingerprint: fp });
+      ctx.respond = false;
+      const abort = new AbortController();
+      ctx.req.socket.once('close', () => abort.abort());
+      // Go writes a handler's headers sorted by name: the export's header order is the server's.
+      goSortedHeaders(ctx.res);
+      await deps.images.serveExport(ctx.req, ctx.res, image as never, {
+        signal: abort.signal,
+        extraHeaders: { ...d.images.extraHeaders },
+      });
+    } catch (e) {
+      const absent = isGuestgateError(e, 'E_IMAGE_NOT_FOUND') || isGuestgateError(e, 'E_BAD_FINGERPRINT');
+      if (absent && d.images.notFoundNamesFingerprint && !ctx.res.headersSent)
+        throw new GuestgateError('E_IMAGE_NOT_FOUND', (e as Error).message, { text: `Image "${fp}" not found` });
+      throw e;
+    }
   };
 }
 
