@@ -23,7 +23,10 @@ function build(dir: string, word: string, alias: string): string {
   writeFileSync(join(root, 'rootfs', 'etc', 'bp-img'), `${word}\n`);
   let h = word;
   const lines: string[] = [];
-  for (let i = 0; i < 40; i++) lines.push((h = createHash('sha256').update(h).digest('hex')));
+  for (let i = 0; i < 40; i++) {
+    h = createHash('sha256').update(h).digest('hex');
+    lines.push(h);
+  }
   writeFileSync(join(root, 'rootfs', 'etc', 'bp-filler'), `${lines.join('\n')}\n`);
   const tar = join(dir, `${word}.tar`);
   execFileSync('tar', [
