@@ -9,6 +9,7 @@ const IMAGE_NOT_FOUND =
 const notFoundHeaders: [string, string][] = [
   ['Content-Type', 'application/json'],
   ['X-Content-Type-Options', 'nosniff'],
+  ['Date', '<date>'],
   ['Content-Length', String(Buffer.byteLength(IMAGE_NOT_FOUND))],
   ['Connection', 'close'],
 ];

@@ -7,7 +7,7 @@
 #
 # Environment: PROBE_SUBST = JSON {"from": "to", ...} applied to each request line first (image fingerprints).
 # Output: one JSON object per request: {step, request, status, headers: [[name, value], ...] in wire order,
-# body (base64), lf_only}. Date is dropped: its value is the time of day (nothing else is).
+# body (base64), lf_only}. Date's value is replaced by <date> (the time of day); its place is kept.
 import ast, base64, json, os, re, socket, sys
 
 LINE = re.compile(r"^### (\S+) (\S+)(?: body=(b'[^']*'))?(?: (\{.*\}))?(?: \[(.*)\])?$")
@@ -85,7 +85,7 @@ def parse(raw):
     head, body = (raw, b"") if end < 0 else (raw[:end], raw[end + (2 if lf_only else 4):])
     lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")
     headers = [l.split(":", 1) for l in lines[1:] if ":" in l]
-    headers = [[k, v.strip()] for k, v in headers if k.lower() != "date"]
+    headers = [[k, "<date>" if k.lower() == "date" else v.strip()] for k, v in headers]
     if any(k.lower() == "transfer-encoding" and v == "chunked" for k, v in headers):
         body = dechunk(body)
     return {"status": lines[0], "headers": headers, "body": base64.b64encode(body).decode(), "lf_only": lf_only}

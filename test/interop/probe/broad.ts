@@ -1,7 +1,7 @@
 // The broad differential probe: the requests of fixtures/reference/lxd-5.0.2/probe-broad.txt, replayed by
 // broad-probe.py from inside twin containers (one answered by guestgate, one by the server's own guest API),
-// and the answers compared field by field: status line, every header (name, value, wire order; Date is
-// dropped by the probe because its value is the time of day) and the body bytes.
+// and the answers compared field by field: status line, every header (name, value, wire order; Date's value is
+// replaced by <date> by the probe because it is the time of day, its place is compared) and the body bytes.
 import { readFileSync } from 'node:fs';
 import type { Container } from '../lxd-harness.ts';
 
