@@ -60,7 +60,7 @@ export interface ExpandedConfig {
 export interface Container {
   readonly name: string;
   /** `lxc exec <name> -- argv`; resolves with the exit code whatever it is (rejects only if lxc could not run). */
-  exec(argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
+  exec(argv: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): Promise<ExecResult>;
   /** Host pid of the container's init process. */
   initPid(): Promise<number>;
   setConfig(key: string, value: string): Promise<void>;
@@ -160,7 +160,7 @@ function execIn(
   cli: Cli,
   name: string,
   argv: string[],
-  opts: { input?: string; timeoutMs?: number } = {},
+  opts: { input?: string | Buffer; timeoutMs?: number } = {},
 ): Promise<ExecResult> {
   const args = ['exec', name, '--force-noninteractive', '--', ...argv];
   const cmd = commandLine(cli.bin, args);
