@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the interop suite installs INSIDE containers (which have no network), fetched once into
 # the CI cache and reused: cloud-init 25.1.4 (Debian trixie) and its one dependency bookworm lacks,
+# LXD's Go client (bookworm's lxd-client 5.0.2, for `lxc image export` inside a container),
 # netcat-openbsd (bookworm). A private apt sources list and lists dir: the host's apt state is untouched,
 # nothing is installed on the host. Idempotent; quick when cached.
 #
@@ -13,7 +14,7 @@ DEBIAN=${GUESTGATE_CI_DEBIAN:-http://deb.debian.org/debian}
 OUT="$CACHE_DIR/debs"
 APT_DIR="$CACHE_DIR/debs-apt"
 # name=version wanted; the file name apt gives is <name>_<version with : as %3a>_<arch>.deb
-readonly WANT=(cloud-init=25.1.4-1+deb13u1 netcat-openbsd=1.219-1)
+readonly WANT=(cloud-init=25.1.4-1+deb13u1 netcat-openbsd=1.219-1 lxd-client=5.0.2-5+deb12u6)
 export LC_ALL=C.UTF-8
 exec </dev/null
 
