@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'E_BAD_FINGERPRINT'
   | 'E_INTEGRITY'
   | 'E_UPSTREAM'
+  // lifecycle: the service is shutting down
+  | 'E_CLOSED'
   // config / inventory files
   | 'E_CONFIG'
   | 'E_INVENTORY'

@@ -8,7 +8,7 @@ import { Inventory } from './inventory/inventory.ts';
 import { createSource } from './inventory/sources/index.ts';
 import { ReadyStore } from './state/ready.ts';
 import { createGuestApp } from './guest/app.ts';
-import type { GuestDeps, GuestImages } from './guest/deps.ts';
+import type { GuestDeps } from './guest/deps.ts';
 import { dialectFor } from './guest/dialects.ts';
 import { EventHub } from './guest/events/hub.ts';
 import { startGuestServer, type GuestServer } from './guest/server.ts';
@@ -16,7 +16,7 @@ import { adminSocketPath } from './config/sections/admin.ts';
 import { createAdminApp } from './admin/app.ts';
 import { HostEvents } from './admin/host-events.ts';
 import { InstanceService } from './admin/instances.ts';
-import { Observability } from './admin/observability.ts';
+import { Observability } from './metrics/observability.ts';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
 import { startNoCloudServer, type NoCloudServer } from './nocloud/server.ts';
 import { createImageService, type ImageService } from './images/index.ts';
@@ -37,7 +37,7 @@ export interface Service {
 
 export interface ServiceExtras {
   /** Replace the configured image cache (tests). */
-  images?: GuestImages;
+  images?: ImageService;
 }
 
 export async function startService(config: Config, log: Logger, extras: ServiceExtras = {}): Promise<Service> {
@@ -53,7 +53,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
   const ownImages: ImageService | undefined = extras.images
     ? undefined
     : await createImageService(config.images, { stateDir: config.state_dir, log: log.child({ part: 'images' }) });
-  const images: GuestImages | undefined = extras.images ?? ownImages;
+  const images: ImageService = extras.images ?? ownImages!;
   const hub = new EventHub(inventory, { deviceUpdate: dialect.deviceUpdate, log: log.child({ part: 'events' }) });
   const deps: GuestDeps = {
     inventory,
@@ -68,7 +68,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
   const obs = new Observability({ inventory, hub, images });
   const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
   const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket);
-  obs.servers.set('guest', guest.server);
+  obs.watchServer('guest', guest.server);
   log.info(
     { socket: guest.path, dialect: dialect.name, instances: inventory.size, source: inventory.source.kind },
     'guest API listening',
@@ -88,8 +88,8 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
       log: log.child({ part: 'admin' }),
     });
     admin = await startAdminServer(adminApp, config.admin, adminSocketPath(config.runtime_dir, config.admin));
-    obs.servers.set('admin', admin.server);
-    if (admin.https) obs.servers.set('admin-https', admin.https);
+    obs.watchServer('admin', admin.server);
+    if (admin.https) obs.watchServer('admin-https', admin.https);
     log.info({ socket: admin.path, https: admin.httpsAddress }, 'admin API listening');
   }
   let nocloud: NoCloudServer | undefined;
@@ -103,7 +103,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
         latency: obs.nocloudLatency,
       },
     );
-    obs.servers.set('nocloud', nocloud.server);
+    obs.watchServer('nocloud', nocloud.server);
     log.info({ address: nocloud.address, identify_by: config.nocloud.identify_by }, 'NoCloud seed listening');
   }
   return {

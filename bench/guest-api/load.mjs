@@ -1,17 +1,44 @@
 // Closed-loop HTTP/1.1 load over a unix socket: N keep-alive connections, one request in flight per
 // connection, for a fixed time. Prints JSON {requests, seconds, rps, p50_ms, p99_ms, errors}.
 // A raw client (no http module) so the client is never the bottleneck being measured.
-// usage: node load.mjs <socket> <path> <connections> <seconds> [warmup-seconds]
+// With mode "fresh", every request opens a new connection (what the per-connection identity costs).
+// usage: node load.mjs <socket> <path> <connections> <seconds> [warmup-seconds] [keepalive|fresh]
 import net from 'node:net';
 
-const [socket, path, conns, secs, warm = '0.5'] = process.argv.slice(2);
-const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: lxd\r\n\r\n`);
+const [socket, path, conns, secs, warm = '0.5', mode = 'keepalive'] = process.argv.slice(2);
+const fresh = mode === 'fresh';
+const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: lxd\r\n${fresh ? 'Connection: close\r\n' : ''}\r\n`);
 const lat = [];
 let errors = 0;
 let measuring = false;
 let stop = false;
 
+/** One request per connection, connections one after another, until stopped. */
+async function freshLoop() {
+  while (!stop) {
+    await new Promise((resolve) => {
+      const t0 = process.hrtime.bigint();
+      const s = net.connect(socket);
+      let head = '';
+      s.on('connect', () => s.write(request));
+      s.on('data', (d) => {
+        if (!head) head = d.toString('latin1', 0, 12);
+      });
+      s.on('error', () => {
+        errors++;
+        resolve();
+      });
+      s.on('close', () => {
+        if (!head.startsWith('HTTP/1.1 200')) errors++;
+        else if (measuring) lat.push(Number(process.hrtime.bigint() - t0));
+        resolve();
+      });
+    });
+  }
+}
+
 function connection() {
+  if (fresh) return freshLoop();
   return new Promise((resolve) => {
     const s = net.connect(socket);
     let buf = Buffer.alloc(0);

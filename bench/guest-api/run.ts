@@ -8,7 +8,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isLive } from '../../src/util/unix-listen.ts';
+import { isLive } from '../../src/net/unix-listen.ts';
 import { createNamespace } from '../../test/helpers/namespaces.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -38,7 +38,7 @@ try {
   mkdirSync(join(dir, 'inventory'));
   writeFileSync(
     join(dir, 'inventory', 'bench.yaml'),
-    `name: bench\nconfig:\n  user.key: bar\n  volatile.cloud-init.instance-id: 7f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b\n  user.meta-data: "public-keys: []\\n"\nidentity:\n  pidns: ${ns.pidns}\n`,
+    `name: bench\nconfig:\n  user.key: bar\n  volatile.cloud-init.instance-id: 7f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b\n  user.meta-data: "public-keys: []\\n"\nidentity:\n  init_pid: ${ns.initPid}\n`,
   );
   writeFileSync(
     join(dir, 'guestgate.yaml'),
@@ -59,10 +59,13 @@ try {
   await waitLive(ggSock);
   await waitLive(bareSock);
 
-  const load = async (sock: string, path: string, conns: number) => {
-    const r = await ns.exec([process.execPath, join(here, 'load.mjs'), sock, path, String(conns), String(SECONDS)], {
-      timeoutMs: (SECONDS + 30) * 1000,
-    });
+  const load = async (sock: string, path: string, conns: number, mode = 'keepalive') => {
+    const r = await ns.exec(
+      [process.execPath, join(here, 'load.mjs'), sock, path, String(conns), String(SECONDS), '0.5', mode],
+      {
+        timeoutMs: (SECONDS + 30) * 1000,
+      },
+    );
     if (r.code !== 0) throw new Error(`load generator failed: ${r.stderr}`);
     return JSON.parse(r.stdout) as { rps: number; p50_ms: number; p99_ms: number; errors: number; requests: number };
   };
@@ -92,19 +95,24 @@ try {
     p99_ms: median(rs, 'p99_ms'),
     errors: rs.reduce((n, r) => n + r.errors, 0),
   });
-  const targets: [string, string, string][] = [
+  // The "new conn" rows open a connection per request: each pays accept + the identity path
+  // (SO_PEERPIDFD, PIDFD_GET_PID_NAMESPACE, /proc/<pid>/cgroup, PIDFD_GET_INFO, cgroup stat).
+  const targets: [string, string, string, string?][] = [
     ['bare node http (3-byte body)', bareSock, '/'],
     ['guestgate /1.0/config/user.key', ggSock, '/1.0/config/user.key'],
     ['guestgate /1.0/meta-data', ggSock, '/1.0/meta-data'],
+    ['bare, new conn per request', bareSock, '/', 'fresh'],
+    ['guestgate user.key, new conn', ggSock, '/1.0/config/user.key', 'fresh'],
   ];
   for (const c of CONNS) {
     const runs: Result[][] = targets.map(() => []);
     for (let round = 0; round < ROUNDS; round++)
-      for (const [i, [, sock, path]] of targets.entries()) runs[i]!.push(await load(sock, path, c));
+      for (const [i, [, sock, path, mode]] of targets.entries()) runs[i]!.push(await load(sock, path, c, mode));
     const bare = med(runs[0]!);
+    const bareFresh = med(runs[3]!);
     for (const [i, [name]] of targets.entries()) {
       const r = med(runs[i]!);
-      row(name, c, r, i === 0 ? undefined : bare.rps);
+      row(name, c, r, i === 0 || i === 3 ? undefined : i === 4 ? bareFresh.rps : bare.rps);
       if (i === 1 && c === 16)
         summary.push(
           `config key @16: ${r.rps.toFixed(0)} req/s = ${((100 * r.rps) / bare.rps).toFixed(0)}% of bare, ${(r.rps / LXD_502_RPS).toFixed(0)}x LXD 5.0.2's recorded ~${LXD_502_RPS} req/s, p99 ${r.p99_ms.toFixed(2)} ms`,

@@ -85,6 +85,7 @@ try {
       cache_dir: undefined,
       max_size: 4 * size,
       pinned: [],
+      file_mode: 0o600,
       upstreams: [{ type: 'dir', path: upstream, public: true }],
     },
     { stateDir: join(dir, 'state'), log: pino({ level: 'silent' }) },

@@ -1,10 +1,14 @@
 // What the admin API needs, constructed once in startService and passed in.
 import type { Logger } from 'pino';
+import type { ImageService } from '../images/index.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { ReadyStore } from '../state/ready.ts';
 import type { HostEvents } from './host-events.ts';
 import type { InstanceService } from './instances.ts';
-import type { Observability } from './observability.ts';
+import type { Observability } from '../metrics/observability.ts';
+
+/** The slice of the image service the admin API uses. */
+export type AdminImages = Pick<ImageService, 'list' | 'stats'>;
 
 export interface AdminDeps {
   readonly inventory: Inventory;
@@ -12,8 +16,8 @@ export interface AdminDeps {
   readonly instances: InstanceService;
   readonly events: HostEvents;
   readonly obs: Observability;
-  /** The image service, when configured (its list()/stats() are shown if it has them). */
-  readonly images: unknown;
+  /** The image cache views (list and stats). */
+  readonly images: AdminImages;
   readonly maxBody: number;
   /** Cap for readiness long-polls, ms. */
   readonly maxWaitMs: number;

@@ -7,7 +7,8 @@ export function instanceDocument(i: Instance): Record<string, unknown> {
   const id = i.identity;
   const identity: Record<string, unknown> = {};
   if (id.initPid !== undefined) identity.init_pid = id.initPid;
-  if (id.pidns !== undefined) identity.pidns = id.pidns;
+  if (id.initStartTime !== undefined) identity.init_start_time = id.initStartTime;
+  if (id.pidnsFile !== undefined) identity.pidns_file = id.pidnsFile;
   if (id.cgroup !== undefined) identity.cgroup = id.cgroup;
   if (id.rootUid !== undefined) identity.root_uid = id.rootUid;
   if (id.addresses !== undefined) identity.addresses = [...id.addresses];

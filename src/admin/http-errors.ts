@@ -16,6 +16,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   E_METHOD_NOT_IMPLEMENTED: 501,
   E_UPSTREAM: 502,
   E_UNAVAILABLE: 503,
+  E_CLOSED: 503,
 };
 
 export interface AdminWireError {

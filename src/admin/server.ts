@@ -3,12 +3,12 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { chmod, mkdir } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Koa from 'koa';
 import type { AdminConfig } from '../config/sections/admin.ts';
-import { listenUnix } from '../util/unix-listen.ts';
-import { listenTcp, parseHostPort } from '../nocloud/address.ts';
+import { listenUnix } from '../net/unix-listen.ts';
+import { listenTcp, parseHostPort } from '../net/address.ts';
+import { loadTlsFiles } from '../net/tls.ts';
 
 export interface AdminServer {
   readonly path: string;
@@ -30,9 +30,7 @@ export async function startAdminServer(app: Koa, cfg: AdminConfig, socketPath: s
   if (cfg.https) {
     https = createHttpsServer(
       {
-        cert: readFileSync(cfg.https.cert),
-        key: readFileSync(cfg.https.key),
-        ca: readFileSync(cfg.https.client_ca),
+        ...loadTlsFiles({ cert: cfg.https.cert, key: cfg.https.key, ca: cfg.https.client_ca }),
         requestCert: true,
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',

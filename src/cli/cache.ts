@@ -1,11 +1,19 @@
 // `guestgate cache ls | verify | gc`: the image cache, offline (works on the cache folder itself).
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
-import { defaultCacheDir } from '../images/service.ts';
-import { gcCache, readManifests, verifyCache, type StepReport } from '../images/maintenance.ts';
-import { manifestSize } from '../images/manifest.ts';
-import { humanBytes, render, table, ttyProgress, type OutputFormat } from '../images/report.ts';
-import { DEFAULT_CONFIG } from './common.ts';
+import { defaultCacheDir } from '../images/store/paths.ts';
+import { gcCache, readManifests, verifyCache, type StepReport } from '../images/store/maintenance.ts';
+import { manifestSize } from '../images/store/manifest.ts';
+import { storeModes, type StoreModes } from '../images/store/blobs.ts';
+import {
+  configOption,
+  humanBytes,
+  outputOption,
+  recordTable,
+  render,
+  ttyProgress,
+  type OutputFormat,
+} from './output.ts';
 
 export interface CliIo {
   out: (s: string) => void;
@@ -13,18 +21,21 @@ export interface CliIo {
 }
 const stdio: CliIo = { out: (s) => void process.stdout.write(s) };
 
-export const configOption = (): Option =>
-  new Option('-c, --config <file>', 'service config file').default(DEFAULT_CONFIG);
-export const outputOption = (): Option =>
-  new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
-
 /** A sub-command of an offline verb group: it reads the service config and prints in a chosen format. */
 export const offlineVerb = (parent: Command, name: string, description: string): Command =>
   parent.command(name).description(description).addOption(configOption()).addOption(outputOption());
 
-export function cacheSettings(configFile: string): { cacheDir: string; maxSize: number; pinned: readonly string[] } {
+export interface CacheSettings {
+  readonly cacheDir: string;
+  readonly maxSize: number;
+  readonly pinned: readonly string[];
+  readonly modes: StoreModes;
+}
+
+export function cacheSettings(configFile: string): CacheSettings {
   const cfg = loadConfig(configFile);
   return {
+    modes: storeModes(cfg.images.file_mode),
     cacheDir: defaultCacheDir(cfg.images, cfg.state_dir),
     maxSize: cfg.images.max_size,
     pinned: cfg.images.pinned,
@@ -32,7 +43,7 @@ export function cacheSettings(configFile: string): { cacheDir: string; maxSize: 
 }
 
 const stepsTable = (steps: StepReport[]): string =>
-  table(
+  recordTable(
     steps.map((s) => ({ step: s.step, checked: s.checked, removed: s.removed, bytes: humanBytes(s.bytes), ms: s.ms })),
     ['step', 'checked', 'removed', 'bytes', 'ms'],
   );
@@ -58,8 +69,8 @@ export function cacheCommand(io: CliIo = stdio): Command {
         unreadable_manifests: bad.length,
       };
       io.out(
-        render(data, o.output, () =>
-          table(
+        render(o.output, data, () =>
+          recordTable(
             Object.entries(data).map(([k, v]) => ({
               key: k,
               value: k.includes('bytes') || k === 'max_size' ? `${humanBytes(Number(v))} (${v})` : v,
@@ -77,8 +88,8 @@ export function cacheCommand(io: CliIo = stdio): Command {
     'sweep tmp files, check manifests, re-hash every blob, drop what is broken or unreferenced',
   ).action(async (o: { config: string; output: OutputFormat }) => {
     const s = cacheSettings(o.config);
-    const steps = await verifyCache(s.cacheDir, ttyProgress(io.progress));
-    io.out(render(steps, o.output, () => stepsTable(steps)));
+    const steps = await verifyCache(s.cacheDir, s.modes, ttyProgress(io.progress));
+    io.out(render(o.output, steps, () => stepsTable(steps)));
   });
 
   offlineVerb(
@@ -87,8 +98,8 @@ export function cacheCommand(io: CliIo = stdio): Command {
     'sweep tmp files, drop unreferenced blobs, evict least recently used images down to images.max_size',
   ).action(async (o: { config: string; output: OutputFormat }) => {
     const s = cacheSettings(o.config);
-    const steps = await gcCache(s.cacheDir, s.maxSize, s.pinned);
-    io.out(render(steps, o.output, () => stepsTable(steps)));
+    const steps = await gcCache(s.cacheDir, s.maxSize, s.pinned, s.modes);
+    io.out(render(o.output, steps, () => stepsTable(steps)));
   });
 
   return cmd;

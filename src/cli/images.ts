@@ -1,14 +1,14 @@
 // `guestgate images import | ls | rm | pin`: the cached images, offline (works on the cache folder).
 import { Command } from 'commander';
 import { stat } from 'node:fs/promises';
-import { Catalog } from '../images/catalog.ts';
-import { importImage } from '../images/importer.ts';
-import { readManifests, resolveCached } from '../images/maintenance.ts';
-import { manifestSize, type Manifest } from '../images/manifest.ts';
-import { humanBytes, render, table, ttyProgress, type OutputFormat } from '../images/report.ts';
-import { toInfo } from '../images/service.ts';
-import { ensureLayout, sweepTmp } from '../images/store.ts';
-import { cacheSettings, offlineVerb, type CliIo } from './cache.ts';
+import { Catalog } from '../images/store/catalog.ts';
+import { importImage } from '../images/fill/importer.ts';
+import { readManifests, resolveCached } from '../images/store/maintenance.ts';
+import { manifestSize, type Manifest } from '../images/store/manifest.ts';
+import { humanBytes, recordTable, render, ttyProgress, type OutputFormat } from './output.ts';
+import { toInfo } from '../images/types.ts';
+import { ensureLayout, sweepTmp } from '../images/store/blobs.ts';
+import { cacheSettings, offlineVerb, type CacheSettings, type CliIo } from './cache.ts';
 
 const stdio: CliIo = { out: (s) => void process.stdout.write(s) };
 
@@ -26,10 +26,11 @@ const rows = (list: readonly Manifest[], pinned: readonly string[]) =>
   }));
 const COLUMNS = ['fingerprint', 'type', 'kind', 'size', 'public', 'cached', 'pinned', 'description', 'source'];
 
-async function openCatalog(s: ReturnType<typeof cacheSettings>): Promise<Catalog> {
-  await ensureLayout(s.cacheDir);
+async function openCatalog(s: CacheSettings): Promise<Catalog> {
+  await ensureLayout(s.cacheDir, s.modes);
   await sweepTmp(s.cacheDir);
-  return (await Catalog.load({ cacheDir: s.cacheDir, maxSize: s.maxSize, pinned: new Set(s.pinned) })).catalog;
+  return (await Catalog.load({ cacheDir: s.cacheDir, maxSize: s.maxSize, pinned: new Set(s.pinned), modes: s.modes }))
+    .catalog;
 }
 
 export function imagesCommand(io: CliIo = stdio): Command {
@@ -66,7 +67,7 @@ export function imagesCommand(io: CliIo = stdio): Command {
           for (const f of g) total += (await stat(f)).size;
           progress.start(`import ${g.join(' + ')}`, 2 * total); // hash pass + verified copy pass
           done.push(
-            await importImage(s.cacheDir, catalog, g, {
+            await importImage(s, catalog, g, {
               public: !o.private,
               pinned: !!o.pin,
               onBytes: (n) => progress.add(n),
@@ -77,9 +78,9 @@ export function imagesCommand(io: CliIo = stdio): Command {
         await catalog.settle();
         io.out(
           render(
-            done.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))),
             o.output,
-            () => table(rows(done, s.pinned), COLUMNS),
+            done.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))),
+            () => recordTable(rows(done, s.pinned), COLUMNS),
           ),
         );
       },
@@ -90,9 +91,9 @@ export function imagesCommand(io: CliIo = stdio): Command {
     const { ok } = await readManifests(s.cacheDir);
     io.out(
       render(
-        ok.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))),
         o.output,
-        () => table(rows(ok, s.pinned), COLUMNS),
+        ok.map((m) => toInfo(m, m.pinned || s.pinned.includes(m.fingerprint))),
+        () => recordTable(rows(ok, s.pinned), COLUMNS),
       ),
     );
   });
@@ -108,7 +109,7 @@ export function imagesCommand(io: CliIo = stdio): Command {
         await catalog.remove(m.fingerprint);
         removed.push(m.fingerprint);
       }
-      io.out(render({ removed }, o.output, () => removed.map((f) => `removed ${f}\n`).join('')));
+      io.out(render(o.output, { removed }, () => removed.map((f) => `removed ${f}\n`).join('')));
     });
 
   offlineVerb(cmd, 'pin', 'pin (never evict) or, with --unpin, unpin a cached image')
@@ -123,8 +124,8 @@ export function imagesCommand(io: CliIo = stdio): Command {
       if (o.unpin && s.pinned.includes(m.fingerprint))
         io.out('note: images.pinned in the config still pins this image\n');
       io.out(
-        render(toInfo(next, next.pinned || s.pinned.includes(next.fingerprint)), o.output, () =>
-          table(rows([next], s.pinned), COLUMNS),
+        render(o.output, toInfo(next, next.pinned || s.pinned.includes(next.fingerprint)), () =>
+          recordTable(rows([next], s.pinned), COLUMNS),
         ),
       );
     });

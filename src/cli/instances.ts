@@ -9,7 +9,7 @@ import { GuestgateError } from '../errors.ts';
 import { parseInstanceYaml } from '../inventory/parse.ts';
 import { parseDuration, type ValidationError } from '../config/validate.ts';
 import { AdminClient, adminSocketFrom, instancePath, type ConnectOptions } from './client.ts';
-import { outputOption, print, table, type Format } from './output.ts';
+import { configOption, outputOption, print, table, type OutputFormat } from './output.ts';
 
 interface View {
   key: string;
@@ -23,10 +23,10 @@ interface View {
   identity: { addresses?: string[] } & Record<string, unknown>;
 }
 
-type Opts = ConnectOptions & { output: Format };
+type Opts = ConnectOptions & { output: OutputFormat };
 
 const client = (cmd: Command): AdminClient => new AdminClient(adminSocketFrom(cmd.optsWithGlobals<ConnectOptions>()));
-const fmt = (cmd: Command): Format => cmd.opts<Opts>().output;
+const fmt = (cmd: Command): OutputFormat => cmd.opts<Opts>().output;
 
 /** "key=value" arguments; a value may itself contain "=". */
 function assignments(args: readonly string[]): Record<string, string> {
@@ -238,7 +238,7 @@ export function instancesCommand(): Command {
   return new Command('instances')
     .description('manage the instances of a running gateway (through its admin socket)')
     .option('--admin <socket>', 'admin socket (default: <runtime_dir>/admin.sock from the config, or $GUESTGATE_ADMIN)')
-    .option('-c, --config <file>', 'service config, to find the admin socket')
+    .addOption(configOption())
     .addCommand(ls())
     .addCommand(show())
     .addCommand(create())

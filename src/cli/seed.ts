@@ -12,7 +12,7 @@ import type { Instance } from '../inventory/model.ts';
 import { NOCLOUD_FILES, noCloudFiles } from '../cloudinit/seed.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { AdminClient, adminSocketFrom, instancePath } from './client.ts';
-import { outputOption, print, table, type Format } from './output.ts';
+import { configOption, outputOption, print, table, type OutputFormat } from './output.ts';
 import { makeCidataIso } from './iso.ts';
 
 interface SeedOpts {
@@ -21,7 +21,7 @@ interface SeedOpts {
   fromFile?: string;
   admin?: string;
   config?: string;
-  output: Format;
+  output: OutputFormat;
 }
 
 async function instanceFor(name: string | undefined, o: SeedOpts): Promise<Instance> {
@@ -41,7 +41,7 @@ export function seedCommand(): Command {
     .option('--iso <file>', 'write a cidata ISO image (needs genisoimage, xorriso or mkisofs)')
     .option('--from-file <yaml>', 'take the instance from an inventory YAML file instead of the gateway')
     .option('--admin <socket>', 'admin socket of the running gateway')
-    .option('-c, --config <file>', 'service config, to find the admin socket')
+    .addOption(configOption())
     .addOption(outputOption())
     .action(async (name: string | undefined, o: SeedOpts) => {
       if (!o.out === !o.iso) throw new GuestgateError('E_BAD_REQUEST', 'give exactly one of --out DIR or --iso FILE');

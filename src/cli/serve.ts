@@ -3,13 +3,13 @@ import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../log.ts';
 import { startService } from '../service.ts';
-import { DEFAULT_CONFIG } from './common.ts';
+import { configOption } from './output.ts';
 import { notifySystemd } from './sd-notify.ts';
 
 export function serveCommand(): Command {
   return new Command('serve')
     .description('run the gateway: the guest API socket (and images, admin API, NoCloud where configured)')
-    .option('-c, --config <file>', 'service config (YAML)', DEFAULT_CONFIG)
+    .addOption(configOption())
     .action(async (opts: { config: string }) => {
       const config = loadConfig(opts.config);
       const log = createLogger(config.log.level);

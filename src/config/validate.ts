@@ -97,6 +97,14 @@ export const size = (): Validator<number> => (v, key) => {
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Duration in milliseconds: "250ms", "10s", "5m", or a number of seconds. */
+/** Octal file mode: "0600", or the YAML integer 0600 (which the core schema reads as decimal 600). */
+export const fileMode = (): Validator<number> => (v, key) => {
+  const t = typeof v === 'number' ? String(v) : typeof v === 'string' ? v : '';
+  if (!/^0?[0-7]{3}$/.test(t))
+    throw new ValidationError(key, `expected an octal file mode such as "0600", got ${JSON.stringify(v)}`);
+  return parseInt(t, 8);
+};
+
 export const duration = (): Validator<number> => (v, key) => parseDuration(v, key);
 
 export function parseDuration(v: unknown, key = 'duration'): number {

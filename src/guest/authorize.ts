@@ -15,6 +15,12 @@ export function authorize(socket: Socket, endpoint: Endpoint, inventory: Invento
       pid: facts.cred.pid,
       pidns: facts.pidns,
     });
+  if (r.rootUid === undefined)
+    throw new GuestgateError('E_NON_ROOT', 'root uid of the instance cannot be established; set identity.root_uid', {
+      instance: r.instance.key,
+      missing: 'identity.root_uid',
+      uid: facts.cred.uid,
+    });
   if (facts.cred.uid !== r.rootUid)
     throw new GuestgateError('E_NON_ROOT', 'caller is not the instance root', {
       instance: r.instance.key,

@@ -1,21 +1,13 @@
 // What the guest API needs, constructed once at start and passed in.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { ImageService } from '../images/index.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { ReadyStore } from '../state/ready.ts';
 import type { Dialect } from './dialects.ts';
 import type { EventHub } from './events/hub.ts';
 
-/** The slice of the image service the guest API uses (src/images implements it). */
-export interface GuestImages {
-  lookup(fingerprint: string, mode: 'prefix' | 'exact'): Promise<object | undefined>;
-  serveExport(
-    req: IncomingMessage,
-    res: ServerResponse,
-    image: never,
-    opts: { signal: AbortSignal; extraHeaders?: Record<string, string> },
-  ): Promise<void>;
-}
+/** The slice of the image service the guest API uses. */
+export type GuestImages = Pick<ImageService, 'lookup' | 'serveExport'>;
 
 export interface GuestDeps {
   readonly inventory: Inventory;

@@ -46,9 +46,8 @@ export interface Dialect {
     readonly match: 'prefix' | 'exact';
     /** The 403 for a closed image gate: plain text (like other endpoints) or the main-API JSON envelope. */
     readonly gateError: 'text' | 'envelope';
+    /** The 404 envelope's text; `{fp}` stands for the fingerprint as the guest sent it. */
     readonly notFound: string;
-    /** Incus 6.0.4: `Image "<fingerprint as requested>" not found` for every image it does not serve. */
-    readonly notFoundNamesFingerprint: boolean;
     /** `?project=` other than default: the text of the 404 (LXD 5.0.2 looks the project up first), else as not found. */
     readonly unknownProject?: string;
     readonly extraHeaders: Readonly<Record<string, string>>;
@@ -89,7 +88,6 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
       match: 'prefix',
       gateError: 'text',
       notFound: 'Image not found',
-      notFoundNamesFingerprint: false,
       unknownProject: 'Check if project has images: fetch project: Project not found',
       extraHeaders: {},
     },
@@ -121,7 +119,6 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
       match: 'exact',
       gateError: 'envelope',
       notFound: 'Not Found',
-      notFoundNamesFingerprint: false,
       extraHeaders: {},
     },
     putType: 'DevLXDPut',
@@ -144,8 +141,8 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
     images: {
       match: 'exact',
       gateError: 'text',
-      notFound: 'Image not found',
-      notFoundNamesFingerprint: true,
+      // Recorded from Incus 6.0.4 for unknown, private and wrong-project images alike.
+      notFound: 'Image "{fp}" not found',
       extraHeaders: { 'X-Incus-Type': 'incus' },
     },
     putType: 'DevIncusPut',

@@ -1,5 +1,6 @@
 // THE place where error codes become guest-visible HTTP, per dialect. Two formats exist:
 // Go's http.Error text (most endpoints) and the main-API JSON envelope (image export).
+import { STATUS_CODES } from 'node:http';
 import { isGuestgateError } from '../errors.ts';
 import { goJson } from '../util/gojson.ts';
 import type { Dialect } from './dialects.ts';
@@ -28,9 +29,24 @@ export const envelopeError = (status: number, message: string): WireError => ({
 
 export const NOT_FOUND_PAGE = goTextError(404, '404 page not found');
 
+/** A whole HTTP/1.1 response for a socket taken over before Koa (websocket upgrades), like Go's http.Error. */
+export const rawResponse = (w: WireError): string =>
+  `HTTP/1.1 ${w.status} ${STATUS_CODES[w.status] ?? 'Error'}\r\nContent-Type: ${w.contentType}\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(w.body)}\r\nConnection: close\r\n\r\n${w.body}`;
+
+/** What Go's net/http answers to a request it cannot parse (no handler runs). */
+export const MALFORMED_REQUEST =
+  'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';
+
+/** Text of a bad PATCH body: the decoder's own words, prefixed by dialects that prefix them. */
+function badBodyText(e: { fields: Readonly<Record<string, unknown>> }, d: Dialect): string | undefined {
+  const { decodeError, maxBytes } = e.fields;
+  if (typeof maxBytes === 'number') return `Invalid request body: larger than ${maxBytes} bytes`;
+  if (typeof decodeError !== 'string') return undefined;
+  return d.patchDecodeError === 'prefixed' ? `Invalid request body: ${decodeError}` : decodeError;
+}
+
 export function toWireError(e: unknown, d: Dialect): WireError {
   if (!isGuestgateError(e)) return goTextError(500, d.text.internal);
-  const text = typeof e.fields.text === 'string' ? e.fields.text : undefined;
   switch (e.code) {
     case 'E_NOT_IN_INSTANCE':
       return goTextError(500, d.text.notInInstance);
@@ -41,8 +57,12 @@ export function toWireError(e: unknown, d: Dialect): WireError {
     case 'E_NOT_FOUND':
       return goTextError(404, d.text.notFound);
     case 'E_BAD_REQUEST':
+      return goTextError(400, badBodyText(e, d) ?? d.text.badRequest);
     case 'E_INVALID_STATE':
-      return goTextError(400, text ?? d.text.badRequest);
+      return goTextError(
+        400,
+        'state' in e.fields ? `Invalid state ${JSON.stringify(e.fields.state ?? '')}` : d.text.badRequest,
+      );
     case 'E_METHOD_NOT_ALLOWED':
       return goTextError(
         d.methods === 'info-only' ? 405 : 400,
@@ -65,7 +85,12 @@ export function toImageWireError(e: unknown, d: Dialect): WireError {
         return d.images.gateError === 'envelope' ? envelopeError(403, 'Forbidden') : goTextError(403, d.text.forbidden);
       case 'E_IMAGE_NOT_FOUND':
       case 'E_BAD_FINGERPRINT':
-        return envelopeError(404, typeof e.fields.text === 'string' ? e.fields.text : d.images.notFound);
+        return envelopeError(
+          404,
+          typeof e.fields.text === 'string'
+            ? e.fields.text
+            : d.images.notFound.replace('{fp}', String(e.fields.fingerprint ?? '')),
+        );
       case 'E_IMAGE_AMBIGUOUS':
         return envelopeError(500, 'More than one image matches');
       case 'E_NOT_IN_INSTANCE':

@@ -9,9 +9,9 @@ import { attachCaller } from './caller.ts';
 import { authorize } from './authorize.ts';
 import type { GuestDeps } from './deps.ts';
 import { goServerReject } from './go-server-errors.ts';
-import { toWireError } from './http-errors.ts';
+import { MALFORMED_REQUEST, rawResponse, toWireError } from './http-errors.ts';
 import { WebSocketEvents } from './routes/events.ts';
-import { listenUnix } from '../util/unix-listen.ts';
+import { listenUnix } from '../net/unix-listen.ts';
 import { cleanPath } from './app.ts';
 
 export interface GuestServer {
@@ -40,10 +40,7 @@ export async function startGuestServer(app: Koa, deps: GuestDeps, socketPath: st
       try {
         ws.upgrade(req, socket, head, authorize(socket, 'events', deps.inventory, deps.dialect));
       } catch (e) {
-        const w = toWireError(e, deps.dialect);
-        socket.end(
-          `HTTP/1.1 ${w.status} ${statusText(w.status)}\r\nContent-Type: ${w.contentType}\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(w.body)}\r\nConnection: close\r\n\r\n${w.body}`,
-        );
+        socket.end(rawResponse(toWireError(e, deps.dialect)));
       }
       return;
     }
@@ -55,10 +52,7 @@ export async function startGuestServer(app: Koa, deps: GuestDeps, socketPath: st
     handler(req, res);
   });
   server.on('clientError', (_err, socket: Socket) => {
-    if (socket.writable)
-      socket.end(
-        'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request',
-      );
+    if (socket.writable) socket.end(MALFORMED_REQUEST);
   });
 
   if (process.env.LISTEN_FDS === '1' && process.env.LISTEN_PID === String(process.pid)) {
@@ -84,6 +78,3 @@ export async function startGuestServer(app: Koa, deps: GuestDeps, socketPath: st
     },
   };
 }
-
-const statusText = (s: number): string =>
-  ({ 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' })[s] ?? 'Error';

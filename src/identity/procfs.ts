@@ -1,8 +1,47 @@
 // Readers of kernel facts under /proc. Only facts a guest cannot forge: namespace inodes, cgroup
-// membership, uid maps. Never process names or command lines (CVE-2025-54288).
-import { readFileSync, readlinkSync } from 'node:fs';
+// membership, uid maps, start times. Never process names or command lines (CVE-2025-54288).
+// A fact read here by pid describes whoever holds the pid NOW: callers confirm it against a pidfd.
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 
-const PROC = process.env.GUESTGATE_PROC_ROOT ?? '/proc';
+const PROC = '/proc';
+
+/** Where the cgroup v2 (unified) hierarchy is mounted: hybrid systems mount it at .../unified. */
+export const CGROUP2_ROOT = existsSync('/sys/fs/cgroup/unified/cgroup.procs')
+  ? '/sys/fs/cgroup/unified'
+  : '/sys/fs/cgroup';
+
+/** The cgroup v2 path of a process ("0::/a/b" -> "/a/b"), from the text of /proc/<pid>/cgroup. */
+export function unifiedCgroup(text: string): string | undefined {
+  for (const line of text.split('\n')) if (line.startsWith('0::')) return line.slice(3);
+  return undefined;
+}
+
+/** Raw /proc/<pid>/cgroup, or undefined if gone. */
+export function cgroupText(pid: number): string | undefined {
+  try {
+    return readFileSync(`${PROC}/${pid}/cgroup`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Start time of a process (field 22 of /proc/<pid>/stat, clock ticks since boot): with the pid, it
+ * names one process for the whole uptime. Parsed after the last ')' since comm may contain anything.
+ */
+export function startTime(pid: number): number | undefined {
+  try {
+    return parseStartTime(readFileSync(`${PROC}/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseStartTime(stat: string): number | undefined {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const v = Number(rest[19]); // fields from 3 (state) on; starttime is field 22
+  return Number.isInteger(v) ? v : undefined;
+}
 
 /** Inode of /proc/<pid>/ns/<kind> ("pid:[4026531836]" -> 4026531836), or undefined if gone. */
 export function nsInode(pid: number | 'self', kind: 'pid' | 'user' | 'net' | 'mnt' = 'pid'): number | undefined {
@@ -20,11 +59,8 @@ export function parseNsLink(link: string): number | undefined {
 
 /** Cgroup paths of a process, one per hierarchy line ("0::/lxc.payload.c1" -> "/lxc.payload.c1"). */
 export function cgroupPaths(pid: number): string[] | undefined {
-  try {
-    return parseCgroupFile(readFileSync(`${PROC}/${pid}/cgroup`, 'utf8'));
-  } catch {
-    return undefined;
-  }
+  const t = cgroupText(pid);
+  return t === undefined ? undefined : parseCgroupFile(t);
 }
 
 export function parseCgroupFile(text: string): string[] {

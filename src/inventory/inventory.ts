@@ -1,21 +1,27 @@
 // The live set of instances and the indexes that answer "which instance is this caller?" with map
 // lookups: pid namespace inode -> instance, cgroup path -> instance, address/token -> instance.
-// /proc is read when an instance is indexed, never per request.
+// Kernel objects are taken (and held, see holds.ts) when an instance is indexed, never per request.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { CallerFacts } from '../identity/facts.ts';
 import { cgroupPrefixes } from '../identity/facts.ts';
-import { mapId, nsInode, parseLxdIdmap, uidMap } from '../identity/procfs.ts';
+import { raiseFdLimit } from '../identity/limits.ts';
+import { mechanism } from '../identity/mechanism.ts';
+import { closeFd, openPidfd, pidnsInode } from '../identity/pidfd.ts';
+import { type IdMapRange, mapId, parseLxdIdmap } from '../identity/procfs.ts';
+import { Holds } from './holds.ts';
 import type { Instance, InventoryChange, InventorySource } from './model.ts';
 
 export interface Resolved {
   readonly instance: Instance;
-  /** Host uid of the instance's root: only this uid may read. */
-  readonly rootUid: number;
+  /** Host uid of the instance's root: only this uid may read; undefined when it cannot be established. */
+  readonly rootUid: number | undefined;
 }
 
-interface Entry extends Resolved {
-  readonly pidns: number | undefined;
+interface Entry {
+  readonly instance: Instance;
+  rootUid: number | undefined;
+  pidns: number | undefined;
   /** What this entry holds in each index, so removal is O(1) per key, not a scan. */
   readonly claims: [Map<unknown, Entry>, unknown][];
 }
@@ -28,7 +34,8 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   readonly source: InventorySource;
   readonly #log: Logger;
   readonly #demoInstance: string | undefined;
-  readonly #ownPidns = nsInode('self');
+  readonly #ownPidns = ownPidns();
+  readonly #holds: Holds;
   readonly #byKey = new Map<string, Entry>();
   readonly #byPidns = new Map<number, Entry>();
   readonly #byCgroup = new Map<string, Entry>();
@@ -40,10 +47,21 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     this.source = source;
     this.#log = opts.log;
     this.#demoInstance = opts.demoInstance;
+    this.#holds = new Holds(opts.log, (key) => this.#initExited(key));
   }
 
   async start(): Promise<void> {
-    const all = await this.source.start((c) => this.apply(c));
+    const limit = raiseFdLimit();
+    this.#log.info(
+      { mechanism: mechanism().name, fd_soft_limit: limit?.soft, fd_hard_limit: limit?.hard },
+      'guest identity through %s; open files limit %s (each instance indexed by init pid holds 2)',
+      mechanism().name,
+      limit?.soft,
+    );
+    const all = await this.source.start(
+      (c) => this.apply(c),
+      (key, pid) => this.#holds.liveInit(key, pid),
+    );
     for (const i of all) this.#index(i);
     if (this.#demoInstance) {
       this.#log.warn(
@@ -60,8 +78,14 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     for (const e of [...this.#byKey.values()]) this.#index(e.instance);
   }
 
-  stop(): Promise<void> {
-    return this.source.stop();
+  async stop(): Promise<void> {
+    await this.source.stop();
+    this.#holds.releaseAll();
+  }
+
+  /** Descriptors held for indexed instances. */
+  get heldFds(): number {
+    return this.#holds.fds;
   }
 
   get size(): number {
@@ -82,6 +106,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
       const before = this.#byKey.get(change.before.key)?.instance;
       if (!before) return;
       this.#unindex(before.key);
+      this.#holds.release(before.key);
       this.emit('change', { kind: 'remove', before });
       return;
     }
@@ -98,7 +123,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
       if (e) return e;
       if (this.#demoInstance && facts.pidns === this.#ownPidns) {
         const demo = this.#byKey.get(this.#demoInstance);
-        if (demo) return { instance: demo.instance, rootUid: 0 };
+        if (demo) return { instance: demo.instance, rootUid: 0 }; // demo mode: host root, said loudly at start
       }
     }
     for (const path of facts.cgroups) {
@@ -120,28 +145,43 @@ export class Inventory extends EventEmitter<InventoryEvents> {
 
   #index(instance: Instance): void {
     this.#unindex(instance.key);
-    const id = instance.identity;
-    let pidns = id.pidns ?? (id.initPid !== undefined ? nsInode(id.initPid, 'pid') : undefined);
-    if (id.initPid !== undefined && pidns === undefined)
-      this.#log.debug(
-        { instance: instance.key, initPid: id.initPid },
-        'init pid not running; instance not reachable by pid namespace',
-      );
+    const held = this.#holds.take(instance);
+    let pidns = held.init?.pidns ?? held.ns?.pidns;
     if (pidns !== undefined && pidns === this.#ownPidns) {
-      // A stale init pid now used by a host process would otherwise turn every host process into
-      // this instance. The host's own pid namespace never identifies an instance.
+      // The host's own pid namespace never identifies an instance (every host process would be it).
       this.#log.error(
-        { instance: instance.key, initPid: id.initPid, pidns },
-        "identity is the host's own pid namespace (stale init pid?); not indexed by pid namespace",
+        { instance: instance.key, init_pid: instance.identity.initPid, pidns },
+        "identity is the host's own pid namespace; not indexed by pid namespace",
       );
       pidns = undefined;
     }
-    const entry: Entry = { instance, pidns, rootUid: rootUidOf(instance), claims: [] };
+    const entry: Entry = { instance, pidns, rootUid: rootUidOf(instance, held.init?.uidMap), claims: [] };
     this.#byKey.set(instance.key, entry);
+    if (entry.rootUid === undefined) this.#logNoRoot(instance.key);
+    const id = instance.identity;
     if (pidns !== undefined) this.#claim(this.#byPidns, pidns, entry, 'pid namespace');
     if (id.cgroup) this.#claim(this.#byCgroup, id.cgroup, entry, 'cgroup');
     for (const a of id.addresses ?? []) this.#claim(this.#byAddress, normalizeAddress(a), entry, 'address');
     if (id.nocloudToken) this.#claim(this.#byToken, id.nocloudToken, entry, 'nocloud token');
+  }
+
+  /** The init exited: its pid namespace stops identifying the instance at once, before any source says so. */
+  #initExited(key: string): void {
+    const e = this.#byKey.get(key);
+    if (!e) return;
+    if (e.pidns !== undefined && this.#byPidns.get(e.pidns) === e) this.#byPidns.delete(e.pidns);
+    e.pidns = undefined;
+    e.rootUid = rootUidOf(e.instance, undefined);
+    this.#log.info({ instance: key }, 'init process exited; instance no longer identified by its pid namespace');
+    if (e.rootUid === undefined) this.#logNoRoot(key);
+  }
+
+  #logNoRoot(key: string): void {
+    this.#log.error(
+      { instance: key, missing: 'identity.root_uid' },
+      'root uid of instance "%s" cannot be established (no live uid map, no volatile.idmap.current): set identity.root_uid; every request from it is refused until then',
+      key,
+    );
   }
 
   /** Two instances claiming the same kernel fact is a misconfiguration: refuse the second, loudly. */
@@ -166,17 +206,23 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   }
 }
 
-/** Host uid of instance root: explicit, else init's uid_map, else LXD's volatile.idmap.current, else 0. */
-function rootUidOf(i: Instance): number {
+/** Host uid of instance root: explicit, else the held init's uid map, else LXD's volatile.idmap.current. Never a default. */
+function rootUidOf(i: Instance, initMap: readonly IdMapRange[] | undefined): number | undefined {
   if (i.identity.rootUid !== undefined) return i.identity.rootUid;
-  if (i.identity.initPid !== undefined) {
-    const m = uidMap(i.identity.initPid);
-    const r = m && mapId(m, 0);
-    if (r !== undefined) return r;
-  }
+  const fromInit = initMap && mapId(initMap, 0);
+  if (fromInit !== undefined) return fromInit;
   const idmap = i.config['volatile.idmap.current'];
   const m = idmap ? parseLxdIdmap(idmap) : undefined;
-  return (m && mapId(m, 0)) ?? 0;
+  return m ? mapId(m, 0) : undefined;
+}
+
+function ownPidns(): number {
+  const fd = openPidfd(process.pid);
+  try {
+    return pidnsInode(fd);
+  } finally {
+    closeFd(fd);
+  }
 }
 
 const normalizeAddress = (a: string): string => a.replace(/^::ffff:/i, '').toLowerCase();

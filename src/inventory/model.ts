@@ -7,11 +7,13 @@ export type InstanceType = 'container' | 'virtual-machine';
 export interface InstanceIdentity {
   /** Host pid of the instance's init; its pid namespace (and uid map) identify the instance. */
   readonly initPid?: number | undefined;
-  /** Pid namespace inode, for runtimes that know it directly (alternative to initPid). */
-  readonly pidns?: number | undefined;
+  /** Start time of the init (field 22 of /proc/<pid>/stat): proves a stored initPid still names it. */
+  readonly initStartTime?: number | undefined;
+  /** A pid namespace file (/proc/<pid>/ns/pid or a bind mount of it), held open while indexed. */
+  readonly pidnsFile?: string | undefined;
   /** Cgroup path of the instance (e.g. /lxc.payload.c1); matched by whole path segments. */
   readonly cgroup?: string | undefined;
-  /** Host uid that the instance's root maps to; default: from initPid's uid_map, else volatile.idmap.current, else 0. */
+  /** Host uid that the instance's root maps to; default: from initPid's uid_map, else volatile.idmap.current; never guessed. */
   readonly rootUid?: number | undefined;
   /** Source addresses of the instance (NoCloud over HTTP identifies callers by these). */
   readonly addresses?: readonly string[] | undefined;
@@ -46,11 +48,14 @@ export type InventoryChange =
 
 export type ChangeListener = (change: InventoryChange) => void;
 
+/** Whether the inventory holds instance `key`'s init `pid` by a pidfd and it still runs (never a /proc guess). */
+export type InitLiveness = (key: string, pid: number) => boolean;
+
 /** Where instances come from. A source pushes full instances; the Inventory diffs and indexes. */
 export interface InventorySource {
   readonly kind: string;
   /** Load everything once (throws a clear error when the source is unusable), then keep watching. */
-  start(onChange: ChangeListener): Promise<readonly Instance[]>;
+  start(onChange: ChangeListener, held?: InitLiveness): Promise<readonly Instance[]>;
   /** Re-read everything (SIGHUP). */
   reload(): Promise<void>;
   stop(): Promise<void>;

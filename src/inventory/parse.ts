@@ -7,7 +7,16 @@ import { INSTANCE_NAME, instanceKey, type Instance } from './model.ts';
 
 const identitySchema = obj({
   init_pid: opt(int({ min: 1 })),
-  pidns: opt(int({ min: 1 })),
+  init_start_time: opt(int({ min: 0 })),
+  pidns: opt((_v, key) => {
+    throw new ValidationError(
+      key,
+      'a bare pid namespace inode cannot be held (the kernel hands the number to a new namespace once this one dies); use `pidns_file:` with a path to the namespace (/proc/<init pid>/ns/pid, or a bind mount of it) or `init_pid:`',
+    );
+  }),
+  pidns_file: opt(
+    str({ pattern: /^\/[^\0]*$/, hint: 'an absolute path to a pid namespace file such as /proc/1234/ns/pid' }),
+  ),
   cgroup: opt(str({ pattern: /^\/[^\0]*$/, hint: 'an absolute cgroup path such as /lxc.payload.c1' })),
   root_uid: opt(int({ min: 0 })),
   addresses: opt(list(str({ nonEmpty: true }))),
@@ -36,7 +45,8 @@ export function instanceFromDocument(doc: unknown, file: string): Instance {
   try {
     v = instanceSchema(doc, '');
   } catch (e) {
-    if (e instanceof ValidationError) throw new FileValueError('E_INVENTORY', file, e.key, e.problem);
+    if (e instanceof ValidationError)
+      throw new FileValueError('E_INVENTORY', file, safeKey(e.key), withoutValue(e.problem));
     throw e;
   }
   const id = v.identity;
@@ -50,7 +60,8 @@ export function instanceFromDocument(doc: unknown, file: string): Instance {
     devices: Object.freeze(Object.fromEntries(Object.entries(v.devices).map(([k, d]) => [k, Object.freeze({ ...d })]))),
     identity: Object.freeze({
       initPid: id.init_pid,
-      pidns: id.pidns,
+      initStartTime: id.init_start_time,
+      pidnsFile: id.pidns_file,
       cgroup: id.cgroup?.replace(/\/+$/, '') || undefined,
       rootUid: id.root_uid,
       addresses: id.addresses,
@@ -59,12 +70,21 @@ export function instanceFromDocument(doc: unknown, file: string): Instance {
   });
 }
 
+/** An instance file may hold secrets: a problem names the key and what was expected, never the value found. */
+const withoutValue = (problem: string): string => problem.replace(/, got "[\s\S]*$/, '');
+/** A key is echoed only when it looks like a key (a shadow line parses as one long key). */
+const safeKey = (key: string): string =>
+  /^[A-Za-z0-9_./-]{0,128}$/.test(key) ? key : '(a key that is not a key name)';
+
 export function parseInstanceYaml(text: string, file: string): Instance {
   let doc: unknown;
   try {
     doc = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
   } catch (e) {
-    throw new FileValueError('E_INVENTORY', file, '', `invalid YAML: ${(e as Error).message}`);
+    // js-yaml's message quotes the offending lines: report reason and position only.
+    const y = e as { reason?: string; mark?: { line: number; column: number } };
+    const at = y.mark ? ` at line ${y.mark.line + 1}, column ${y.mark.column + 1}` : '';
+    throw new FileValueError('E_INVENTORY', file, '', `invalid YAML${at}: ${y.reason ?? 'unreadable'}`);
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
     throw new FileValueError('E_INVENTORY', file, '', 'expected a mapping (an instance)');
@@ -75,7 +95,8 @@ export function parseInstanceYaml(text: string, file: string): Instance {
 export function instanceToYaml(i: Instance): string {
   const identity: Record<string, unknown> = {};
   if (i.identity.initPid !== undefined) identity.init_pid = i.identity.initPid;
-  if (i.identity.pidns !== undefined) identity.pidns = i.identity.pidns;
+  if (i.identity.initStartTime !== undefined) identity.init_start_time = i.identity.initStartTime;
+  if (i.identity.pidnsFile !== undefined) identity.pidns_file = i.identity.pidnsFile;
   if (i.identity.cgroup !== undefined) identity.cgroup = i.identity.cgroup;
   if (i.identity.rootUid !== undefined) identity.root_uid = i.identity.rootUid;
   if (i.identity.addresses !== undefined) identity.addresses = [...i.identity.addresses];

@@ -6,8 +6,10 @@ import type { Logger } from 'pino';
 import type { NoCloudConfig } from '../config/sections/nocloud.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import { noCloudFile, noCloudMetaData } from '../cloudinit/seed.ts';
-import type { Counter, Histogram } from '../admin/metrics.ts';
-import { listenTcp, parseHostPort } from './address.ts';
+import type { Counter, Histogram } from '../metrics/registry.ts';
+import { listenTcp, parseHostPort } from '../net/address.ts';
+import { GuestgateError, isGuestgateError } from '../errors.ts';
+import { toNoCloudError } from './http-errors.ts';
 import { FORWARDING_HEADERS, resolveNoCloud } from './resolve.ts';
 
 export interface NoCloudServer {
@@ -32,7 +34,7 @@ export async function startNoCloudServer(
     { keepAliveTimeout: 30_000, requestTimeout: 30_000, headersTimeout: 10_000 },
     (req, res) => {
       const started = performance.now();
-      const file = handle(req, res, cfg, inventory, log);
+      const file = answer(req, res, cfg, inventory, log);
       metrics?.requests.inc({ file, status: String(res.statusCode) });
       metrics?.latency.observe({ file }, (performance.now() - started) / 1000);
     },
@@ -59,8 +61,28 @@ function send(res: ServerResponse, status: number, body: string, head: boolean):
   res.end(head ? undefined : body);
 }
 
-/** Returns the metrics label (the file name, or "other"). */
-function handle(
+/** Answer one request; errors go through toNoCloudError. Returns the metrics label (the file name, or "other"). */
+function answer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  cfg: NoCloudConfig,
+  inventory: Inventory,
+  log: Logger,
+): string {
+  const head = req.method === 'HEAD';
+  try {
+    return serveFile(req, res, cfg, inventory, log);
+  } catch (e) {
+    const w = toNoCloudError(e);
+    if (w.status === 500) log.error({ err: (e as Error).message }, 'nocloud request failed');
+    for (const [k, v] of Object.entries(w.headers)) res.setHeader(k, v);
+    send(res, w.status, w.body, head && w.status !== 405);
+    const file = isGuestgateError(e) ? e.fields.file : undefined;
+    return typeof file === 'string' && w.status === 403 ? file : 'other';
+  }
+}
+
+function serveFile(
   req: IncomingMessage,
   res: ServerResponse,
   cfg: NoCloudConfig,
@@ -73,24 +95,17 @@ function handle(
   const proxied = FORWARDING_HEADERS.find((h) => req.headers[h] !== undefined);
   if (proxied) {
     log.warn({ remote, path, header: proxied }, 'nocloud request refused: proxy forwarding header');
-    send(
-      res,
-      400,
-      `400 Bad Request: requests carrying a ${proxied} header are refused (the seed is served to instances directly, never through a proxy)\n`,
-      head,
+    throw new GuestgateError(
+      'E_BAD_REQUEST',
+      `requests carrying a ${proxied} header are refused (the seed is served to instances directly, never through a proxy)`,
+      { header: proxied },
     );
-    return 'other';
   }
-  if (req.method !== 'GET' && !head) {
-    res.setHeader('Allow', 'GET, HEAD');
-    send(res, 405, '405 Method Not Allowed\n', false);
-    return 'other';
-  }
+  if (req.method !== 'GET' && !head) throw new GuestgateError('E_METHOD_NOT_ALLOWED', 'GET and HEAD only');
   const r = resolveNoCloud(path, remote, cfg.identify_by, inventory);
   if (!r.ok) {
     log.info({ remote, path, status: r.status, reason: r.reason }, 'nocloud request refused');
-    send(res, r.status, `${r.status} ${r.status === 403 ? 'Forbidden' : 'Not Found'}: ${r.reason}\n`, head);
-    return r.file && r.status === 403 ? r.file : 'other';
+    throw new GuestgateError(r.status === 403 ? 'E_FORBIDDEN' : 'E_NOT_FOUND', r.reason, { file: r.file });
   }
   if (r.file === 'meta-data') {
     const m = noCloudMetaData(r.instance);

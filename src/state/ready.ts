@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic, isTmpName } from '../util/atomic-write.ts';
+import { fsyncDir, writeFileAtomic, isTmpName } from '../util/atomic-write.ts';
 import { unlink } from 'node:fs/promises';
 
 export type ReadyState = 'Ready' | 'Started';
@@ -70,6 +70,10 @@ export class ReadyStore extends EventEmitter<ReadyEvents> {
 
   async forget(key: string): Promise<void> {
     this.#records.delete(key);
-    await unlink(join(this.#dir, fileName(key))).catch(() => {});
+    const removed = await unlink(join(this.#dir, fileName(key))).then(
+      () => true,
+      () => false,
+    );
+    if (removed) await fsyncDir(this.#dir);
   }
 }

@@ -75,7 +75,7 @@ beforeAll(async () => {
   }
   svc = await inProcess(l);
   port = Number(svc.admin!.httpsAddress!.split(':').pop());
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await svc?.stop();

@@ -1,6 +1,6 @@
 // The real binary (node bin/guestgate.js) against a real gateway process: every instances verb,
 // --help, --output formats, exit codes, edit through $EDITOR, seed, and wait-ready latency.
-import { chmodSync, existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import {
   waitHealthy,
   type Layout,
 } from '../helpers/service.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let l: Layout;
 let gw: ChildProcess;
@@ -183,12 +184,9 @@ describe('wait-ready', () => {
       });
       // PATCH only once the CLI's long-poll is registered on the gateway (metrics gauge), so the
       // figure is the gateway + CLI reaction, not the CLI's start-up.
-      for (let i = 0; ; i++) {
-        const m = await http(l.adminSock, 'GET', '/metrics');
-        if (/guestgate_ready_waiters 1\b/.test(m.text)) break;
-        if (i > 400) throw new Error(`wait-ready never registered: ${err}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitFor(`wait-ready to register (${err})`, async () =>
+        /guestgate_ready_waiters 1\b/.test((await http(l.adminSock, 'GET', '/metrics')).text),
+      );
       const sent = performance.now();
       const g = await http(l.guestSock, 'PATCH', '/1.0', '{"state":"Ready"}');
       expect(g.status).toBe(200);
@@ -200,8 +198,6 @@ describe('wait-ready', () => {
     console.log(
       `wait-ready latency (guest PATCH sent -> CLI printed Ready), ms: ${samples.map((s) => s.toFixed(1)).join(', ')}`,
     );
-    // Generous bound: timing is reported above, asserted only against a gross regression.
-    expect(Math.max(...samples)).toBeLessThan(1000);
   });
 });
 
@@ -230,22 +226,25 @@ describe('wait-ready from a real guest in its own pid namespace', () => {
     guest.stdout.on('data', (c: Buffer) => (guestOut += c));
     guest.stderr.on('data', (c: Buffer) => (guestErr += c));
     const guestDone = new Promise((r) => guest.on('close', r));
-    // its pid namespace inode: the child of unshare's fork is pid 1 in the new namespace
+    // its init: the child of unshare's fork is pid 1 in the new namespace
     let inode = 0;
-    for (let i = 0; i < 200 && !inode; i++) {
-      await new Promise((r) => setTimeout(r, 10));
+    let initPid = 0;
+    await waitFor('unshare to fork the guest into its pid namespace', () => {
       try {
         const kids = readFileSync(`/proc/${guest.pid}/task/${guest.pid}/children`, 'utf8').trim();
-        if (kids) inode = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${kids.split(' ')[0]}/ns/pid`))![1]);
+        if (kids) {
+          initPid = Number(kids.split(' ')[0]);
+          inode = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${initPid}/ns/pid`))![1]);
+        }
       } catch {
         // not forked yet
       }
-    }
-    expect(inode, 'pid namespace of the unshared guest').toBeGreaterThan(0);
+      return inode > 0;
+    });
     const created = await cli(
       ['instances', '--admin', l.adminSock, 'create', '-'],
       {},
-      `name: nsguest\nidentity:\n  pidns: ${inode}\n  root_uid: 0\n`,
+      `name: nsguest\nidentity:\n  init_pid: ${initPid}\n  root_uid: 0\n`,
     );
     expect(created.code, created.stderr).toBe(0);
     const p = spawn(
@@ -260,11 +259,9 @@ describe('wait-ready from a real guest in its own pid namespace', () => {
       out += b;
       if (!lineAt && out.includes('\n')) lineAt = performance.now();
     });
-    for (let i = 0; ; i++) {
-      if (/guestgate_ready_waiters 1\b/.test((await http(l.adminSock, 'GET', '/metrics')).text)) break;
-      if (i > 400) throw new Error('wait-ready never registered');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor('wait-ready to register', async () =>
+      /guestgate_ready_waiters 1\b/.test((await http(l.adminSock, 'GET', '/metrics')).text),
+    );
     const sent = performance.now();
     guest.stdin.end('go\n');
     await guestDone;
@@ -275,8 +272,5 @@ describe('wait-ready from a real guest in its own pid namespace', () => {
     console.log(
       `wait-ready latency, guest in its own pid namespace (trigger -> curl PATCH -> CLI printed Ready): ${ms.toFixed(1)} ms`,
     );
-    expect(ms).toBeLessThan(1000);
   });
 });
-
-it('binary exists', () => expect(existsSync(BIN)).toBe(true));

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { BIN, layout, waitHealthy, type Layout } from '../helpers/service.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let l: Layout | undefined;
 const children: ChildProcess[] = [];
@@ -30,7 +31,7 @@ it('sends READY=1 to NOTIFY_SOCKET after the admin socket answers', async () => 
   children.push(listener);
   let out = '';
   listener.stdout.on('data', (c: Buffer) => (out += c));
-  while (!out.includes('bound')) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the notify listener to bind', () => out.includes('bound'));
   const gw = spawn(process.execPath, [BIN, 'serve', '--config', l.configFile], {
     stdio: 'ignore',
     env: { ...process.env, NOTIFY_SOCKET: sock },
@@ -38,7 +39,7 @@ it('sends READY=1 to NOTIFY_SOCKET after the admin socket answers', async () => 
   children.push(gw);
   try {
     await waitHealthy(l.adminSock);
-    for (let i = 0; i < 200 && !out.includes('READY=1'); i++) await new Promise((r) => setTimeout(r, 25));
+    await waitFor('READY=1 on NOTIFY_SOCKET', () => out.includes('READY=1'));
     expect(out).toMatch(/READY=1 STATUS=serving MAINPID=\d+/);
   } finally {
     gw.kill('SIGTERM');

@@ -33,6 +33,16 @@ describe('service config', () => {
     expect(incus.guest.socket).toBe('/run/x/guestapi/sock');
   });
 
+  it('images.file_mode: private by default, octal string or YAML integer, anything else named', () => {
+    const base = `inventory: {source: dir, dir: ${dir}}\n`;
+    expect(parseConfig(base, file).images.file_mode).toBe(0o600);
+    expect(parseConfig(`${base}images: {file_mode: "0640"}\n`, file).images.file_mode).toBe(0o640);
+    expect(parseConfig(`${base}images: {file_mode: 0644}\n`, file).images.file_mode).toBe(0o644);
+    const e = err(`${base}images: {file_mode: rw-r-----}\n`);
+    expect(e.key).toBe('images.file_mode');
+    expect(e.message).toContain('expected an octal file mode such as "0600", got "rw-r-----"');
+  });
+
   it('resolves relative paths against the config file folder', () => {
     const c = parseConfig(`inventory: {source: dir, dir: .}\nstate_dir: st\n`, file);
     expect(c.state_dir).toBe(join(dir, 'st'));

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listenUnix } from '../../src/util/unix-listen.ts';
+import { listenUnix } from '../../src/net/unix-listen.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gg-sock-'));
 const close = (s: ReturnType<typeof createServer>) => new Promise((r) => s.close(r));

@@ -6,7 +6,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { MadeImage } from '../../fixtures/images/make.ts';
-import { closingBoundary, multipartContentType, partHeader, randomBoundary } from '../../src/images/multipart.ts';
+import {
+  closingBoundary,
+  multipartContentType,
+  partHeader,
+  randomBoundary,
+} from '../../src/images/export/multipart.ts';
 
 export type Fault = 'none' | 'truncate' | 'corrupt';
 

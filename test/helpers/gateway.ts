@@ -26,6 +26,10 @@ export async function startGateway(
     instances?: Record<string, unknown>[];
     extras?: ServiceExtras;
     logLevel?: string;
+    /** Where the service logs (default stderr). */
+    logStream?: NodeJS.WritableStream;
+    /** Extra `inventory:` keys (e.g. settle, max_file_size). */
+    inventory?: Record<string, unknown>;
   } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gg-test-'));
@@ -43,20 +47,21 @@ export async function startGateway(
     runtime_dir: join(dir, 'run'),
     state_dir: join(dir, 'state'),
     guest: { events: { keepalive: '10s' }, ...opts.guest },
-    inventory: { source: 'dir', dir: inv, debounce: '10ms' },
+    // settle 100ms keeps the suite quick; test/security uses the default where it matters.
+    inventory: { source: 'dir', dir: inv, debounce: '10ms', settle: '100ms', ...opts.inventory },
     ...(opts.images ? { images: opts.images } : {}),
     log: { level: opts.logLevel ?? 'silent' },
   });
   writeFileSync(file, cfgText);
   const config = parseConfig(cfgText, file);
-  const service = await startService(config, createLogger(config.log.level), opts.extras);
+  const service = await startService(config, createLogger(config.log.level, opts.logStream), opts.extras);
   return {
     dir,
     socket: service.guest.path,
     service,
     writeInstance,
     removeInstance: (name) => rmSync(join(inv, `${name}.yaml`), { force: true }),
-    until: async (pred, ms = 5000) => {
+    until: async (pred, ms = 20_000) => {
       const end = Date.now() + ms;
       while (!pred()) {
         if (Date.now() > end) throw new Error('condition not reached in time');

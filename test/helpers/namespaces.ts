@@ -79,7 +79,7 @@ export async function createNamespace(
         const p = execFile(
           cmd!,
           args,
-          { timeout: o.timeoutMs ?? 20_000, maxBuffer: 64 * 1024 * 1024 },
+          { timeout: o.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
           (err, stdout, stderr) =>
             resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
         );
@@ -90,10 +90,14 @@ export async function createNamespace(
       return spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     },
     close: async () => {
-      child.kill('SIGKILL');
+      // The init first, so `unshare` (its parent) reaps it: an orphan would wait for the host's pid 1,
+      // which may be slow to reap (or never, in some sandboxes), keeping its pid and namespace alive.
+      const exited = child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r));
       try {
         process.kill(initPid, 'SIGKILL');
       } catch {}
+      await Promise.race([exited, sleep(5000)]);
+      child.kill('SIGKILL');
       if (cgDir) await removeCgroupTree(cgDir);
     },
   };
@@ -122,7 +126,8 @@ export async function removeCgroupTree(dir: string): Promise<void> {
 }
 
 async function childPid(parent: number): Promise<number> {
-  for (let i = 0; i < 200; i++) {
+  // Time-bounded, generously: on a loaded machine unshare's fork + exec can take seconds.
+  for (const end = Date.now() + 30_000; Date.now() < end; ) {
     try {
       // unshare may fork a short-lived helper (to write uid maps) before the real child: wait for `sleep`.
       for (const kid of readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8')
@@ -134,7 +139,7 @@ async function childPid(parent: number): Promise<number> {
     } catch {}
     await sleep(10);
   }
-  throw new Error(`unshare (pid ${parent}) did not fork its child`);
+  throw new Error(`unshare (pid ${parent}) did not fork its child within 30 s`);
 }
 
 /** curl over a unix socket from inside a namespace: status, content type and body. */

@@ -108,7 +108,7 @@ export function spawnGateway(configFile: string): ChildProcess {
   return spawn(process.execPath, [BIN, 'serve', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-export async function waitHealthy(sock: string, ms = 15_000): Promise<void> {
+export async function waitHealthy(sock: string, ms = 30_000): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
     try {

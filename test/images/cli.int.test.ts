@@ -6,7 +6,7 @@ import yaml from 'js-yaml';
 import { splitImage, unifiedImage } from '../../fixtures/images/make.ts';
 import { cacheCommand } from '../../src/cli/cache.ts';
 import { imagesCommand } from '../../src/cli/images.ts';
-import { blobPath, tmpDir } from '../../src/images/paths.ts';
+import { blobPath, tmpDir } from '../../src/images/store/paths.ts';
 import { tempDir } from '../helpers/images.ts';
 
 let t: { dir: string; cleanup: () => Promise<void> };

@@ -5,7 +5,7 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { splitImage, unifiedImage, unifiedVmImage, writeToDir, type MadeImage } from '../../fixtures/images/make.ts';
 import type { ImageService } from '../../src/images/index.ts';
-import { blobPath, tmpDir } from '../../src/images/paths.ts';
+import { blobPath, tmpDir } from '../../src/images/store/paths.ts';
 import { exportServer, get, nestedClientAccepts, service, tempDir, type ExportServer } from '../helpers/images.ts';
 
 let t: { dir: string; cleanup: () => Promise<void> };

@@ -1,15 +1,15 @@
 // Pure pieces, no sockets: fingerprint parsing, paths, magic, Range/conditionals, framing, manifests.
 import { describe, expect, it } from 'vitest';
 import { parseFingerprint } from '../../src/images/fingerprint.ts';
-import { blobPath, manifestPath } from '../../src/images/paths.ts';
+import { blobPath, manifestPath } from '../../src/images/store/paths.ts';
 import { sniffExtension } from '../../src/images/magic.ts';
-import { parseRange, planResponse } from '../../src/images/conditional.ts';
-import { formDataDisposition, partFileName, unifiedDisposition } from '../../src/images/disposition.ts';
-import { boundaryOf, closingBoundary, multipartContentType, partHeader } from '../../src/images/multipart.ts';
-import { MultipartParser } from '../../src/images/multipart-parser.ts';
-import { decodeManifest, encodeManifest, type Manifest } from '../../src/images/manifest.ts';
+import { parseRange, planResponse } from '../../src/images/export/conditional.ts';
+import { formDataDisposition, partFileName, unifiedDisposition } from '../../src/images/export/disposition.ts';
+import { boundaryOf, closingBoundary, multipartContentType, partHeader } from '../../src/images/export/multipart.ts';
+import { MultipartParser } from '../../src/images/upstreams/multipart-parser.ts';
+import { decodeManifest, encodeManifest, type Manifest } from '../../src/images/store/manifest.ts';
 import { imagesFromProducts, productPathsFromIndex } from '../../src/images/upstreams/simplestreams-catalog.ts';
-import { parseMetadataYaml } from '../../src/images/metadata.ts';
+import { parseMetadataYaml } from '../../src/images/fill/metadata.ts';
 
 const FP = 'c67e8715acb226dc36cd0c78991da97a2e92967916bbe4a4f38b248f245ffbe6';
 

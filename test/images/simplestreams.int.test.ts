@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { splitImage, unifiedImage } from '../../fixtures/images/make.ts';
 import type { ImageService } from '../../src/images/index.ts';
-import { listBlobs } from '../../src/images/store.ts';
+import { listBlobs } from '../../src/images/store/blobs.ts';
 import {
   exportServer,
   get,

@@ -79,7 +79,7 @@ describe('isolation between containers on one guestgate socket', () => {
     const inv = gw!.service.inventory;
     for (const s of SPECS) {
       const pid = inv.get(s.name)!.identity.initPid!;
-      const r = inv.resolve(readCallerFacts({ pid, uid: 0, gid: 0 }));
+      const r = inv.resolve(readCallerFacts({ pid, uid: 0, gid: 0 })!);
       expect(r?.instance.key).toBe(s.name);
       expect(r?.rootUid).toBe(s.privileged ? 0 : 100000);
       expect(readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/).slice(0, 2)).toEqual([

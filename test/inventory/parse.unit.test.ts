@@ -47,9 +47,36 @@ identity: {init_pid: 42, cgroup: /lxc.payload.c1/, root_uid: 1000000}
     expect(() => parseInstanceYaml('name: [\n', F)).toThrow(/invalid YAML/);
   });
 
+  it('refuses a bare pid namespace inode and says how to express it safely', () => {
+    expect(() => parseInstanceYaml('name: c1\nidentity: {pidns: 4026532178}\n', F)).toThrow(
+      /identity\.pidns: a bare pid namespace inode cannot be held .* use `pidns_file:`/,
+    );
+  });
+
+  it('never echoes file content in errors: key, expected shape and position only', () => {
+    const secret = 'hunter2-$6$rounds=5000$saltsalt$hash';
+    const bad = [
+      `name: c1\nidentity: {cgroup: "${secret}"}\n`,
+      `name: c1\nidentity: {nocloud_token: "${secret}"}\n`,
+      `name: "${secret}"\n`,
+      `name: c1\nconfig: {user.a: "${secret}"\n  bad: [\n`,
+      `root:${secret}:19000:0:99999:7:::\n`,
+    ];
+    for (const text of bad) {
+      let msg = '';
+      try {
+        parseInstanceYaml(text, F);
+      } catch (e) {
+        msg = (e as Error).message;
+      }
+      expect(msg).toMatch(/^\/inv\/c1\.yaml: /);
+      expect(msg).not.toContain('hunter2');
+    }
+  });
+
   it('round-trips through the YAML guestgate writes', () => {
     const i = parseInstanceYaml(
-      'name: c2\nconfig: {user.a: "x: y"}\ndevices: {eth0: {type: nic}}\nidentity: {pidns: 4026532178, addresses: [10.0.0.2]}\n',
+      'name: c2\nconfig: {user.a: "x: y"}\ndevices: {eth0: {type: nic}}\nidentity: {pidns_file: /run/ns/c2, init_start_time: 12345, addresses: [10.0.0.2]}\n',
       F,
     );
     expect(parseInstanceYaml(instanceToYaml(i), F)).toEqual(i);

@@ -6,8 +6,10 @@ import { instanceFromDocument } from '../../src/inventory/parse.ts';
 import { noCloudFile, noCloudMetaData } from '../../src/cloudinit/seed.ts';
 import { defaultNetworkConfig, networkConfig } from '../../src/cloudinit/network-config.ts';
 import { withInstanceId } from '../../src/cloudinit/instance-id.ts';
-import { parseHostPort } from '../../src/nocloud/address.ts';
+import { parseHostPort } from '../../src/net/address.ts';
 import { resolveNoCloud } from '../../src/nocloud/resolve.ts';
+import { toNoCloudError } from '../../src/nocloud/http-errors.ts';
+import { GuestgateError } from '../../src/errors.ts';
 
 const inst = (doc: Record<string, unknown>) => instanceFromDocument({ identity: {}, ...doc }, 'test');
 
@@ -150,5 +152,28 @@ describe('addresses and resolution', () => {
     expect(resolveNoCloud('/meta-data', '10.0.0.3', ['address'], lookup)).toMatchObject({ ok: false, status: 403 });
     expect(resolveNoCloud('/meta-data', '10.0.0.2', ['token'], lookup)).toMatchObject({ ok: false, status: 404 });
     expect(resolveNoCloud('/etc/passwd', '10.0.0.2', ['address'], lookup)).toMatchObject({ ok: false, status: 404 });
+  });
+});
+
+describe('NoCloud errors through one mapper', () => {
+  it('status line words plus the reason; 405 with Allow; anything unexpected is a bare 500', () => {
+    expect(toNoCloudError(new GuestgateError('E_FORBIDDEN', 'unknown token'))).toEqual({
+      status: 403,
+      body: '403 Forbidden: unknown token\n',
+      headers: {},
+    });
+    expect(toNoCloudError(new GuestgateError('E_NOT_FOUND', 'token URLs are not enabled')).body).toBe(
+      '404 Not Found: token URLs are not enabled\n',
+    );
+    expect(toNoCloudError(new GuestgateError('E_METHOD_NOT_ALLOWED', 'GET and HEAD only'))).toEqual({
+      status: 405,
+      body: '405 Method Not Allowed\n',
+      headers: { Allow: 'GET, HEAD' },
+    });
+    expect(toNoCloudError(new Error('boom'))).toEqual({
+      status: 500,
+      body: '500 Internal Server Error\n',
+      headers: {},
+    });
   });
 });

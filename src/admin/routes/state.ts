@@ -43,7 +43,7 @@ export const getState = (deps: AdminDeps) => async (ctx: Context) => {
     });
   const abort = new AbortController();
   ctx.req.on('close', () => abort.abort());
-  deps.obs.readyWaiters.count++;
+  const waiterDone = deps.obs.readyWaiter();
   try {
     const r = await waitForState(deps.ready, key, {
       state: wait as ReadyState,
@@ -53,6 +53,6 @@ export const getState = (deps: AdminDeps) => async (ctx: Context) => {
     });
     ctx.body = { instance: key, state: r.state, since: r.since };
   } finally {
-    deps.obs.readyWaiters.count--;
+    waiterDone();
   }
 };

@@ -1,16 +1,8 @@
 // The admin API: host-side instance management, readiness, events, metrics. Always on a unix socket
 // (mode 0600 by default, so only root can drive it); optionally also HTTPS with client certificates.
 import { join } from 'node:path';
-import { bool, int, obj, opt, size, str, ValidationError, type Validator } from '../validate.ts';
+import { bool, fileMode, int, obj, opt, size, str } from '../validate.ts';
 import { path, type PathContext } from '../paths.ts';
-
-/** Octal file mode: "0600", or the YAML integer 0600 (which the core schema reads as decimal 600). */
-const mode = (): Validator<number> => (v, key) => {
-  const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v : '';
-  if (!/^0?[0-7]{3}$/.test(s))
-    throw new ValidationError(key, `expected an octal file mode such as "0600", got ${JSON.stringify(v)}`);
-  return parseInt(s, 8);
-};
 
 const httpsSection = (ctx: PathContext) =>
   obj({
@@ -27,7 +19,7 @@ export const adminSection = (ctx: PathContext) =>
     enabled: opt(bool(), true),
     /** Default: <runtime_dir>/admin.sock */
     socket: opt(path(ctx)),
-    socket_mode: opt(mode(), 0o600),
+    socket_mode: opt(fileMode(), 0o600),
     /** Largest request body accepted (instance documents, config values). */
     max_body: opt(size(), 1024 * 1024),
     /** Longest a readiness long-poll may wait (the `timeout` query parameter is capped to this). */

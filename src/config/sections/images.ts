@@ -1,8 +1,20 @@
 // The image export cache (src/images): where blobs live, how big the cache may grow, which images
 // are never evicted, and where missing images come from (tried in order).
-import { bool, duration, list, obj, oneOf, opt, size, str, type Validator, ValidationError } from '../validate.ts';
+import {
+  bool,
+  duration,
+  fileMode,
+  list,
+  obj,
+  oneOf,
+  opt,
+  size,
+  str,
+  type Validator,
+  ValidationError,
+} from '../validate.ts';
 import { path, type PathContext } from '../paths.ts';
-import { lxdEndpointFields } from './lxd-endpoint.ts';
+import { checkUrlCredentials, lxdEndpointFields } from './lxd-endpoint.ts';
 
 const FINGERPRINT = { pattern: /^[0-9a-f]{64}$/, hint: 'a full sha256 fingerprint (64 lower-case hex digits)' };
 
@@ -45,8 +57,7 @@ const upstream =
       const c = lxdUpstream(ctx)(v, key);
       if (!c.socket === !c.url)
         throw new ValidationError(key, 'expected exactly one of `socket` or `url` for an lxd/incus upstream');
-      if (c.url && (!c.client_cert || !c.client_key))
-        throw new ValidationError(key, '`url` needs `client_cert` and `client_key`');
+      checkUrlCredentials(c, key);
       return c;
     }
     throw new ValidationError(
@@ -62,6 +73,8 @@ export const imagesSection = (ctx: PathContext) =>
     /** Upper bound for cached bytes (pinned images count toward it but are never evicted). */
     max_size: opt(size(), 20 * 1024 ** 3),
     pinned: opt(list(str(FINGERPRINT)), () => []),
+    /** Mode of cached blobs and manifests; folders get the same plus x where r is set. Private by default. */
+    file_mode: opt(fileMode(), 0o600),
     upstreams: opt(list(upstream(ctx)), () => []),
   });
 

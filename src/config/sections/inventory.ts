@@ -1,6 +1,6 @@
-import { bool, duration, obj, oneOf, opt, ValidationError, type Validator } from '../validate.ts';
+import { bool, duration, obj, oneOf, opt, size, ValidationError, type Validator } from '../validate.ts';
 import { path, type PathContext } from '../paths.ts';
-import { lxdEndpointFields } from './lxd-endpoint.ts';
+import { checkUrlCredentials, lxdEndpointFields } from './lxd-endpoint.ts';
 
 const dirSource = (ctx: PathContext) =>
   obj({
@@ -9,6 +9,14 @@ const dirSource = (ctx: PathContext) =>
     dir: path(ctx, 'dir'),
     /** Debounce for file-change bursts (editors write in several steps). */
     debounce: opt(duration(), 50),
+    /**
+     * A changed file is applied only once its size and mtime have not changed for this long and a
+     * re-read is identical, so an in-place write that pauses (for less than this) is never applied
+     * half-written. Writers should write a temp file and rename it over the instance file.
+     */
+    settle: opt(duration(), 1000),
+    /** Instance files larger than this are refused (the error names the file). */
+    max_file_size: opt(size(), 1024 * 1024),
   });
 
 const lxdSource = (ctx: PathContext) =>
@@ -31,8 +39,7 @@ export const inventorySection =
     if (src === 'lxd' || src === 'incus') {
       const c = lxdSource(ctx)(v, key);
       if (!c.socket && !c.url) throw new ValidationError(key, 'expected `socket` or `url` for an lxd/incus source');
-      if (c.url && (!c.client_cert || !c.client_key))
-        throw new ValidationError(key, '`url` needs `client_cert` and `client_key`');
+      checkUrlCredentials(c, key);
       return c;
     }
     throw new ValidationError(`${key}.source`, `expected one of "dir", "lxd", "incus", got ${JSON.stringify(src)}`);

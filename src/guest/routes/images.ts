@@ -1,7 +1,7 @@
 // GET /1.0/images/{fingerprint}/export: gates (API on, images flag on), then a verified export
 // from the image cache. Errors before the status line only; after it, the transfer is cut.
 import type { Context } from 'koa';
-import { GuestgateError, isGuestgateError } from '../../errors.ts';
+import { GuestgateError } from '../../errors.ts';
 import type { Resolved } from '../../inventory/inventory.ts';
 import { isEnabledFlag } from '../dialects.ts';
 import type { GuestDeps } from '../deps.ts';
@@ -19,27 +19,23 @@ export function exportImage(deps: GuestDeps) {
     // answers a project it does not have (LXD 5.0.2 looks the project up before the image).
     if (project !== undefined && project !== 'default' && d.images.unknownProject)
       throw new GuestgateError('E_IMAGE_NOT_FOUND', 'unknown project', { project, text: d.images.unknownProject });
-    try {
-      if (d.images.match === 'exact' && project !== undefined && project !== 'default')
-        throw new GuestgateError('E_IMAGE_NOT_FOUND', 'images are served for project default only', { project });
-      if (!deps.images) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'no image cache configured');
-      const image = await deps.images.lookup(fp, d.images.match);
-      if (!image) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'image not found', { fingerprint: fp });
-      ctx.respond = false;
-      const abort = new AbortController();
-      ctx.req.socket.once('close', () => abort.abort());
-      // Go writes a handler's headers sorted by name: the export's header order is the server's.
-      goSortedHeaders(ctx.res);
-      await deps.images.serveExport(ctx.req, ctx.res, image as never, {
-        signal: abort.signal,
-        extraHeaders: { ...d.images.extraHeaders },
+    if (d.images.match === 'exact' && project !== undefined && project !== 'default')
+      throw new GuestgateError('E_IMAGE_NOT_FOUND', 'images are served for project default only', {
+        project,
+        fingerprint: fp,
       });
-    } catch (e) {
-      const absent = isGuestgateError(e, 'E_IMAGE_NOT_FOUND') || isGuestgateError(e, 'E_BAD_FINGERPRINT');
-      if (absent && d.images.notFoundNamesFingerprint && !ctx.res.headersSent)
-        throw new GuestgateError('E_IMAGE_NOT_FOUND', (e as Error).message, { text: `Image "${fp}" not found` });
-      throw e;
-    }
+    if (!deps.images) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'no image cache configured', { fingerprint: fp });
+    const image = await deps.images.lookup(fp, d.images.match);
+    if (!image) throw new GuestgateError('E_IMAGE_NOT_FOUND', 'image not found', { fingerprint: fp });
+    ctx.respond = false;
+    const abort = new AbortController();
+    ctx.req.socket.once('close', () => abort.abort());
+    // Go writes a handler's headers sorted by name: the export's header order is the server's.
+    goSortedHeaders(ctx.res);
+    await deps.images.serveExport(ctx.req, ctx.res, image, {
+      signal: abort.signal,
+      extraHeaders: { ...d.images.extraHeaders },
+    });
   };
 }
 

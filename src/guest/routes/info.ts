@@ -33,14 +33,10 @@ export function patchInfo(deps: GuestDeps) {
       state = decodeStatePut(raw, deps.dialect.putType);
     } catch (e) {
       const msg = (e as Error).message;
-      throw new GuestgateError('E_BAD_REQUEST', msg, {
-        text: deps.dialect.patchDecodeError === 'prefixed' ? `Invalid request body: ${msg}` : msg,
-      });
+      throw new GuestgateError('E_BAD_REQUEST', msg, { decodeError: msg });
     }
     if (state !== 'Ready' && state !== 'Started')
-      throw new GuestgateError('E_INVALID_STATE', 'invalid state', {
-        text: `Invalid state ${JSON.stringify(state ?? '')}`,
-      });
+      throw new GuestgateError('E_INVALID_STATE', 'invalid state', { state });
     await deps.ready.set(r.instance.key, state);
     deps.log.info({ instance: r.instance.key, state }, 'guest reported state');
     sendRaw(ctx, 'application/octet-stream', '');
@@ -57,10 +53,7 @@ async function readBody(ctx: Context, limit: number): Promise<string> {
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit)
-      throw new GuestgateError('E_BAD_REQUEST', 'request body too large', {
-        text: `Invalid request body: larger than ${limit} bytes`,
-      });
+    if (size > limit) throw new GuestgateError('E_BAD_REQUEST', 'request body too large', { maxBytes: limit });
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

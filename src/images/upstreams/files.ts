@@ -2,7 +2,7 @@
 // fill path as any download. `onBytes` reports progress.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { PartRole } from '../manifest.ts';
+import type { PartRole } from '../store/manifest.ts';
 import type { PartSink, Upstream, UpstreamImage } from './types.ts';
 
 export interface LocalFile {

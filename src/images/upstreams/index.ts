@@ -1,5 +1,6 @@
 // Builds the configured upstreams, in order.
 import type { UpstreamConfig } from '../../config/sections/images.ts';
+import { endpointOf } from '../../lxd/endpoint.ts';
 import { dirUpstream } from './dir.ts';
 import { lxdUpstream } from './lxd.ts';
 import { simplestreamsUpstream } from './simplestreams.ts';
@@ -11,15 +12,7 @@ export function createUpstream(c: UpstreamConfig): Upstream {
       return dirUpstream({ path: c.path, public: c.public });
     case 'lxd':
     case 'incus':
-      return lxdUpstream({
-        type: c.type,
-        project: c.project,
-        socket: c.socket,
-        url: c.url,
-        clientCert: c.client_cert,
-        clientKey: c.client_key,
-        serverCert: c.server_cert,
-      });
+      return lxdUpstream({ type: c.type, project: c.project, ...endpointOf(c) });
     case 'simplestreams':
       return simplestreamsUpstream({ url: c.url, serverCert: c.server_cert, catalogTtl: c.catalog_ttl });
   }

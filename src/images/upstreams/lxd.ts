@@ -3,10 +3,12 @@
 // (one file, or multipart/form-data with `metadata` then `rootfs`/`rootfs.img`).
 import { GuestgateError } from '../../errors.ts';
 import { isDigest } from '../fingerprint.ts';
-import type { PartRole } from '../manifest.ts';
-import { MultipartParser, MultipartError } from '../multipart-parser.ts';
-import { boundaryOf } from '../multipart.ts';
-import { discard, httpClient, type Endpoint } from './http.ts';
+import { nextPartRoles, type PartRole } from '../store/manifest.ts';
+import { MultipartParser, MultipartError } from './multipart-parser.ts';
+import { boundaryOf } from '../export/multipart.ts';
+import { envelopeError, envelopeMetadata } from '../../lxd/api.ts';
+import { LxdClient } from '../../lxd/client.ts';
+import { discard, type Endpoint } from '../../net/http-client.ts';
 import { pump, type PartSink, type Upstream, type UpstreamImage } from './types.ts';
 
 export interface LxdUpstreamOptions extends Endpoint {
@@ -25,11 +27,6 @@ interface LxdImage {
   created_at?: unknown;
   uploaded_at?: unknown;
 }
-
-const envelopeError = (body: unknown): string =>
-  typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string'
-    ? (body as { error: string }).error
-    : String(body).slice(0, 200);
 
 function toImage(m: LxdImage): UpstreamImage | undefined {
   if (typeof m.fingerprint !== 'string' || !isDigest(m.fingerprint)) return undefined;
@@ -55,15 +52,14 @@ function toImage(m: LxdImage): UpstreamImage | undefined {
 }
 
 export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
-  const client = httpClient(opts);
+  const client = new LxdClient(opts);
   const name = `${opts.type}:${client.where}`;
-  const q = `?project=${encodeURIComponent(opts.project)}`;
 
   return {
     name,
     async find(prefix, signal) {
       // LXD resolves a unique prefix itself (and says "More than one image matches" otherwise).
-      const { status, body } = await client.getJson(`/1.0/images/${prefix}${q}`, signal);
+      const { status, body } = await client.image(prefix, opts.project, signal);
       if (status === 404) return [];
       if (status !== 200) {
         const msg = envelopeError(body);
@@ -77,11 +73,11 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
           status,
         });
       }
-      const img = toImage(((body as { metadata?: unknown }).metadata ?? {}) as LxdImage);
+      const img = toImage((envelopeMetadata(body) ?? {}) as LxdImage);
       return img?.fingerprint.startsWith(prefix) ? [img] : [];
     },
     async fetch(image, sink: PartSink, signal) {
-      const res = await client.get(`/1.0/images/${image.fingerprint}/export${q}`, signal);
+      const res = await client.exportImage(image.fingerprint, opts.project, signal);
       if (res.statusCode !== 200) {
         discard(res);
         throw new GuestgateError('E_UPSTREAM', `upstream ${name}: export answered ${res.statusCode}`, {
@@ -104,7 +100,8 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
       const roles: PartRole[] = [];
       const parser = new MultipartParser(boundary, {
         onPart: async (p) => {
-          const want = roles.length === 0 ? ['metadata'] : roles.length === 1 ? ['rootfs', 'rootfs.img'] : [];
+          // A multipart export is always split: the part-order rule without the unified file.
+          const want: readonly string[] = nextPartRoles(roles).filter((r) => r !== 'unified');
           if (!p.name || !want.includes(p.name))
             throw new MultipartError(`unexpected part ${JSON.stringify(p.name)} at position ${roles.length + 1}`);
           roles.push(p.name as PartRole);

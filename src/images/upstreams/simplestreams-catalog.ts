@@ -1,7 +1,7 @@
 // simplestreams products -> image fingerprints, as LXD's shared/simplestreams does it. Pure.
 // A metadata item (ftype lxd.tar.xz / incus.tar.xz) carries one combined hash per rootfs it
 // pairs with: sha256(metadata bytes ++ rootfs bytes), which is the split image's fingerprint.
-import type { ImageType, PartRole } from '../manifest.ts';
+import type { ImageType, PartRole } from '../store/manifest.ts';
 import { isDigest } from '../fingerprint.ts';
 
 export interface StreamFile {

@@ -3,7 +3,7 @@
 // (and fetched once however many lookups arrive together).
 import { createHash } from 'node:crypto';
 import { GuestgateError } from '../../errors.ts';
-import { httpClient, discard, type Endpoint } from './http.ts';
+import { httpClient, discard, type Endpoint } from '../../net/http-client.ts';
 import { imagesFromProducts, productPathsFromIndex, type StreamImage } from './simplestreams-catalog.ts';
 import type { PartSink, Upstream, UpstreamImage } from './types.ts';
 

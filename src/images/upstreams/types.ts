@@ -1,7 +1,7 @@
 // What the cache needs from a place that has images: find by fingerprint prefix, then push the
 // bytes part by part into a sink (which hashes and stores them). Push, not pull, because a
 // multipart response delivers both parts from one stream.
-import type { ImageKind, ImageType, PartRole } from '../manifest.ts';
+import type { ImageKind, ImageType, PartRole } from '../store/manifest.ts';
 
 export interface UpstreamImage {
   readonly fingerprint: string;

@@ -1,13 +1,16 @@
 // Inventory source: a folder with one YAML file per instance, watched for changes. A bad file is
-// reported (file and key) and the instance keeps its last good version; nothing is lost.
+// reported (file and key, never content) and the instance keeps its last good version. Files are
+// read safely (safe-read.ts) and applied only once settled (unchanged for `settle`, re-read
+// identical), so a file written in place is not applied half-written; guestgate writes by rename.
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isGuestgateError } from '../../errors.ts';
-import { writeFileAtomic, isTmpName } from '../../util/atomic-write.ts';
+import { fsyncDir, writeFileAtomic, isTmpName } from '../../util/atomic-write.ts';
 import type { ChangeListener, Instance, InventorySource } from '../model.ts';
 import { instanceToYaml, parseInstanceYaml } from '../parse.ts';
+import { readInstanceFile, UnsafeFileError, type FileRead } from './safe-read.ts';
 
 interface Entry {
   readonly text: string;
@@ -20,6 +23,12 @@ export class DirSource implements InventorySource {
   readonly kind = 'dir';
   readonly #dir: string;
   readonly #debounceMs: number;
+  readonly #settleMs: number;
+  readonly #maxFileSize: number;
+  /** Files seen changing that are not settled yet: re-checked when they should be. */
+  readonly #rechecks = new Map<string, NodeJS.Timeout>();
+  /** First sighting of each unsettled file's current state. */
+  readonly #observed = new Map<string, { read: FileRead; at: number }>();
   readonly #log: Logger;
   readonly #files = new Map<string, Entry>();
   /** instance key -> file name (kept in step with #files by #record/#forget). */
@@ -31,14 +40,22 @@ export class DirSource implements InventorySource {
   #timer: NodeJS.Timeout | undefined;
   #scanning: Promise<void> = Promise.resolve();
 
-  constructor(opts: { dir: string; debounceMs: number; log: Logger }) {
+  constructor(opts: { dir: string; debounceMs: number; settleMs?: number; maxFileSize?: number; log: Logger }) {
     this.#dir = opts.dir;
     this.#debounceMs = opts.debounceMs;
+    this.#settleMs = opts.settleMs ?? 1000;
+    this.#maxFileSize = opts.maxFileSize ?? 1024 * 1024;
     this.#log = opts.log;
   }
 
   async start(onChange: ChangeListener): Promise<readonly Instance[]> {
-    await this.#scanAll(true);
+    let unsettled = await this.#scanAll(true);
+    // Files written just before start: wait (bounded) until they settle rather than skip them.
+    for (let round = 0; unsettled.length > 0 && round < 3; round++) {
+      await new Promise((r) => setTimeout(r, this.#settleMs));
+      unsettled = await this.#scanFiles(unsettled, true);
+    }
+    for (const f of unsettled) this.#recheck(f, this.#settleMs);
     this.#onChange = onChange;
     this.#watcher = watch(this.#dir, (_event, name) => this.#schedule(name ?? undefined));
     this.#watcher.on('error', (e) => this.#log.error({ err: e, dir: this.#dir }, 'inventory folder watch failed'));
@@ -46,12 +63,16 @@ export class DirSource implements InventorySource {
   }
 
   reload(): Promise<void> {
-    return this.#serial(() => this.#scanAll(false));
+    return this.#serial(async () => {
+      await this.#scanAll(false);
+    });
   }
 
   async stop(): Promise<void> {
     this.#watcher?.close();
     clearTimeout(this.#timer);
+    for (const t of this.#rechecks.values()) clearTimeout(t);
+    this.#rechecks.clear();
     await this.#scanning;
   }
 
@@ -59,7 +80,12 @@ export class DirSource implements InventorySource {
     await this.#serial(async () => {
       const file = this.#fileOf(instance.key) ?? `${instance.key}.yaml`;
       const text = instanceToYaml(instance);
-      await writeFileAtomic(join(this.#dir, file), text);
+      // The file may hold secrets (user-data): keep its mode; new files are 0600.
+      const mode = await lstat(join(this.#dir, file)).then(
+        (st) => (st.isFile() ? st.mode & 0o7777 : 0o600),
+        () => 0o600,
+      );
+      await writeFileAtomic(join(this.#dir, file), text, mode);
       this.#record(file, { text, instance });
     });
   }
@@ -71,6 +97,7 @@ export class DirSource implements InventorySource {
       await unlink(join(this.#dir, file)).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;
       });
+      await fsyncDir(this.#dir); // the removal is durable before it is acknowledged
       this.#forget(file);
     });
   }
@@ -89,7 +116,9 @@ export class DirSource implements InventorySource {
       const full = this.#fullScanPending;
       this.#pending.clear();
       this.#fullScanPending = false;
-      void this.#serial(() => (full ? this.#scanAll(false) : this.#scanFiles(names)));
+      void this.#serial(async () => {
+        await (full ? this.#scanAll(false) : this.#scanFiles(names));
+      });
     }, this.#debounceMs);
   }
 
@@ -100,21 +129,69 @@ export class DirSource implements InventorySource {
     return next;
   }
 
-  async #scanAll(initial: boolean): Promise<void> {
+  async #scanAll(initial: boolean): Promise<string[]> {
     const names = (await readdir(this.#dir)).filter(isInstanceFile);
     const present = new Set(names);
     for (const file of [...this.#files.keys()]) if (!present.has(file)) this.#forget(file);
-    await this.#scanFiles(names, initial);
+    return this.#scanFiles(names, initial);
   }
 
-  async #scanFiles(names: readonly string[], initial = false): Promise<void> {
+  #recheck(file: string, delayMs: number): void {
+    clearTimeout(this.#rechecks.get(file));
+    this.#rechecks.set(
+      file,
+      setTimeout(() => {
+        this.#rechecks.delete(file);
+        this.#schedule(file);
+      }, delayMs),
+    );
+  }
+
+  /**
+   * The file's content once settled: its mtime at least `settle` old and a re-read identical, or (for
+   * an mtime in the future: clock skew) the same size, mtime and content seen `settle` apart.
+   */
+  async #settled(path: string): Promise<{ text: string } | { waitMs: number }> {
+    const a = await readInstanceFile(path, this.#maxFileSize);
+    const now = Date.now();
+    const age = now - a.mtimeMs;
+    if (age >= this.#settleMs) {
+      const b: FileRead = await readInstanceFile(path, this.#maxFileSize);
+      if (same(a, b)) return this.#done(path, b.text);
+      return { waitMs: this.#settleMs };
+    }
+    const seen = this.#observed.get(path);
+    if (seen && same(seen.read, a) && now - seen.at >= this.#settleMs) return this.#done(path, a.text);
+    if (!seen || !same(seen.read, a)) this.#observed.set(path, { read: a, at: now });
+    return { waitMs: Math.max(this.#debounceMs, Math.min(this.#settleMs, this.#settleMs - age) + 5) };
+  }
+
+  #done(path: string, text: string): { text: string } {
+    this.#observed.delete(path);
+    return { text };
+  }
+
+  /** Returns the files not settled yet (each re-checked later unless `initial`). */
+  async #scanFiles(names: readonly string[], initial = false): Promise<string[]> {
+    const unsettled: string[] = [];
     for (const file of names) {
       let text: string;
       try {
-        text = await readFile(join(this.#dir, file), 'utf8');
+        const r = await this.#settled(join(this.#dir, file));
+        if ('waitMs' in r) {
+          unsettled.push(file);
+          if (!initial) this.#recheck(file, r.waitMs);
+          continue;
+        }
+        text = r.text;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') this.#forget(file);
-        else this.#log.error({ file: join(this.#dir, file), err: e }, 'cannot read instance file');
+        else if (e instanceof UnsafeFileError) this.#log.error({ file: e.file }, e.message);
+        else
+          this.#log.error(
+            { file: join(this.#dir, file), code: (e as NodeJS.ErrnoException).code },
+            'cannot read instance file',
+          );
         continue;
       }
       if (this.#files.get(file)?.text === text) continue;
@@ -137,6 +214,7 @@ export class DirSource implements InventorySource {
         );
       }
     }
+    return unsettled;
   }
 
   #record(file: string, entry: Entry): void {
@@ -162,3 +240,5 @@ export class DirSource implements InventorySource {
     this.#onChange({ kind: 'remove', before });
   }
 }
+
+const same = (a: FileRead, b: FileRead): boolean => a.text === b.text && a.size === b.size && a.mtimeMs === b.mtimeMs;

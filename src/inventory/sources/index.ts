@@ -8,7 +8,13 @@ import { LxdSource } from './lxd.ts';
 export function createSource(cfg: InventoryConfig, log: Logger): InventorySource {
   switch (cfg.source) {
     case 'dir':
-      return new DirSource({ dir: cfg.dir, debounceMs: cfg.debounce, log });
+      return new DirSource({
+        dir: cfg.dir,
+        debounceMs: cfg.debounce,
+        settleMs: cfg.settle,
+        maxFileSize: cfg.max_file_size,
+        log,
+      });
     case 'lxd':
     case 'incus':
       return new LxdSource({

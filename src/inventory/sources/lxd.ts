@@ -3,15 +3,14 @@
 // current from the server's lifecycle event websocket: each event re-reads the instance it names (or,
 // for a profile, the instances using it) and reports the result; the Inventory diffs, the EventHub turns
 // diffs into guest events. On a lost connection: reconnect with backoff, then a full resync.
-import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { GuestgateError } from '../../errors.ts';
-import type { Endpoint } from '../../images/upstreams/http.ts';
+import type { Endpoint } from '../../net/http-client.ts';
 import type { ReadyState } from '../../state/ready.ts';
 import { LatestWriter } from './lxd/latest-writer.ts';
-import { instanceKey, type ChangeListener, type Instance, type InventorySource } from '../model.ts';
-import { LxdClient } from './lxd/client.ts';
+import { instanceKey, type ChangeListener, type InitLiveness, type Instance, type InventorySource } from '../model.ts';
+import { LxdClient } from '../../lxd/client.ts';
 import { eventAction, type EventAction, type LxdEvent } from './lxd/events.ts';
 import { GUEST_API_NAMES, instanceFromLxd, isRunning, profilesOf, type LxdInstance } from './lxd/map.ts';
 
@@ -64,6 +63,7 @@ export class LxdSource implements InventorySource {
   #active = 0;
   readonly #waiters: (() => void)[] = [];
   #onChange: ChangeListener = () => {};
+  #liveInit: InitLiveness = () => false;
   #running = false;
   #ws: WebSocket | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -86,7 +86,8 @@ export class LxdSource implements InventorySource {
     return this.#readyInLxd;
   }
 
-  async start(onChange: ChangeListener): Promise<readonly Instance[]> {
+  async start(onChange: ChangeListener, liveInit?: InitLiveness): Promise<readonly Instance[]> {
+    if (liveInit) this.#liveInit = liveInit;
     const info = await this.#client.info().catch((e: unknown) => {
       throw new GuestgateError(
         'E_UNAVAILABLE',
@@ -326,14 +327,17 @@ export class LxdSource implements InventorySource {
 
   /**
    * `knownPid`: the init pid already known for this instance, reused (no `/state` round trip, which
-   * costs LXD far more than the instance itself) when the event cannot have changed it and it still runs.
+   * costs LXD far more than the instance itself) when the event cannot have changed it and the
+   * inventory still holds that very process by a pidfd (a pid alone proves nothing: it may be reused).
    */
   async #toKnown(m: LxdInstance, project: string, knownPid?: number): Promise<Known | undefined> {
     const p = typeof m.project === 'string' && m.project !== '' ? m.project : project;
     let pid: number | undefined;
     if (m.type !== 'virtual-machine' && isRunning(m) && typeof m.name === 'string')
       pid =
-        knownPid !== undefined && existsSync(`/proc/${knownPid}`) ? knownPid : await this.#client.initPid(p, m.name);
+        knownPid !== undefined && this.#liveInit(instanceKey(p, m.name), knownPid)
+          ? knownPid
+          : await this.#client.initPid(p, m.name);
     const instance = instanceFromLxd(m, project, pid, GUEST_API_NAMES[this.kind]);
     return instance && { instance, profiles: profilesOf(m) };
   }

@@ -99,7 +99,6 @@ export function instanceFromLxd(
     devices: Object.freeze(devices),
     identity: Object.freeze({
       initPid: pid,
-      pidns: undefined,
       cgroup: container ? lxcCgroup(project, m.name) : undefined,
       rootUid: undefined,
       addresses: undefined,

@@ -1,0 +1,85 @@
+// The ONE module that calls libc directly (through koffi, FFI): socket peer credentials and pidfd,
+// pidfd and namespace ioctls, fd limits and an epoll set for exit watching. Everything else in
+// guestgate works with the small typed wrappers below; errors come back as errno numbers.
+import koffi from 'koffi';
+
+const libc = koffi.load('libc.so.6');
+
+export const SOL_SOCKET = 1;
+export const SO_PEERCRED = 17; // Linux (x86_64, arm64)
+export const SO_PEERPIDFD = 77; // Linux >= 6.5
+export const ENOENT = 2;
+export const ESRCH = 3;
+export const EINTR = 4;
+export const EBADF = 9;
+export const EINVAL = 22;
+export const ENOTTY = 25;
+export const ENOPROTOOPT = 92;
+export const ENOSYS = 38;
+
+export const getsockopt = libc.func(
+  'int getsockopt(int fd, int level, int optname, _Out_ uint8_t *optval, _Inout_ uint32_t *optlen)',
+) as (fd: number, level: number, name: number, out: Buffer, len: number[]) => number;
+
+const syscall3 = libc.func('long syscall(long n, int a, int b, uint64_t c)') as (
+  n: number,
+  a: number,
+  b: number,
+  c: number,
+) => number;
+const SYS_PIDFD_OPEN = 434; // same number on x86_64 and arm64 (Linux >= 5.3)
+const SYS_PIDFD_SEND_SIGNAL = 424; // Linux >= 5.1
+
+export const pidfdOpen = (pid: number): number => syscall3(SYS_PIDFD_OPEN, pid, 0, 0);
+const syscall5 = libc.func('long syscall(long n, int a, int b, void *c, uint32_t d)') as (
+  n: number,
+  a: number,
+  b: number,
+  c: null,
+  d: number,
+) => number;
+/** Signal 0 through a pidfd: 0 while the process lives (zombies included), -1 (ESRCH) once reaped. */
+export const pidfdSignal0 = (pidfd: number): number => syscall5(SYS_PIDFD_SEND_SIGNAL, pidfd, 0, null, 0);
+
+export const ioctlPtr = libc.func('ioctl', 'int', ['int', 'unsigned long', '_Inout_ uint8_t *']) as (
+  fd: number,
+  req: number,
+  arg: Buffer,
+) => number;
+export const ioctlArg = libc.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']) as (
+  fd: number,
+  req: number,
+  arg: number,
+) => number;
+
+export const close = libc.func('int close(int fd)') as (fd: number) => number;
+export const eventfd = libc.func('int eventfd(unsigned int initval, int flags)') as (v: number, f: number) => number;
+export const write = libc.func('long write(int fd, const uint8_t *buf, unsigned long n)') as (
+  fd: number,
+  buf: Buffer,
+  n: number,
+) => number;
+export const read = libc.func('long read(int fd, _Out_ uint8_t *buf, unsigned long n)') as (
+  fd: number,
+  buf: Buffer,
+  n: number,
+) => number;
+export const getrlimit = libc.func('getrlimit', 'int', ['int', '_Out_ uint8_t *']) as (r: number, b: Buffer) => number;
+export const setrlimit = libc.func('setrlimit', 'int', ['int', 'const uint8_t *']) as (r: number, b: Buffer) => number;
+
+export const epollCreate1 = libc.func('int epoll_create1(int flags)') as (flags: number) => number;
+export const epollCtl = libc.func('epoll_ctl', 'int', ['int', 'int', 'int', 'uint8_t *']) as (
+  ep: number,
+  op: number,
+  fd: number,
+  ev: Buffer | null,
+) => number;
+export const epollWait = libc.func('epoll_wait', 'int', ['int', '_Out_ uint8_t *', 'int', 'int']) as {
+  async(ep: number, out: Buffer, max: number, timeout: number, cb: (err: unknown, n: number) => void): void;
+};
+
+export const errno = (): number => koffi.errno();
+
+/** struct epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16 bytes). */
+export const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
+export const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;

@@ -1,0 +1,288 @@
+// One transfer of one image from an upstream into the cache: every byte is hashed as it streams
+// into a tmp file (opened 'wx+'), each part is fsynced, and only when the combined sha256 equals
+// the fingerprint are the tmp files renamed to their content addresses. Any failure or abort
+// removes the tmp files. Guests attached to the fill read the tmp file while it grows; the very
+// last byte is released only after verification, so a bad transfer never looks complete.
+import { createHash, type Hash } from 'node:crypto';
+import { open, rm } from 'node:fs/promises';
+import { GuestgateError, isGuestgateError } from '../../errors.ts';
+import { commitBlob, tmpName, type StoreModes } from '../store/blobs.ts';
+import {
+  nextPartRoles,
+  partsKind,
+  wholeSeconds,
+  type ImageKind,
+  type ImageType,
+  type ManifestPart,
+} from '../store/manifest.ts';
+import type { PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
+import { appendChunk, finishPart, MAX_QUEUED, newPart, type FillPart } from './part.ts';
+
+export type { FillPart } from './part.ts';
+
+export type FillState = 'running' | 'verified' | 'failed';
+
+export interface FillResult {
+  readonly kind: ImageKind;
+  readonly type: ImageType;
+  readonly parts: readonly ManifestPart[];
+  readonly upstream: string;
+  readonly image: UpstreamImage;
+}
+
+/** Where a fill writes: the cache folder and the modes of what it creates there. */
+export interface FillStore {
+  readonly cacheDir: string;
+  readonly modes: StoreModes;
+}
+
+export class Fill {
+  readonly fingerprint: string;
+  readonly #store: FillStore;
+  readonly #parts: FillPart[] = [];
+  #state: FillState = 'running';
+  #error: Error | undefined;
+  /** Until run() knows the upstream's date: when the fill started. */
+  #lastModified: Date;
+  /** Bytes received from the upstream so far (all parts). */
+  #received = 0;
+
+  readonly #controller = new AbortController();
+  #combined: Hash | undefined;
+  #wakers: (() => void)[] = [];
+  #interest = 0;
+  #closed = false;
+  readonly verified: Promise<FillResult>;
+  #resolve!: (r: FillResult) => void;
+  #reject!: (e: Error) => void;
+
+  constructor(fingerprint: string, store: FillStore) {
+    this.fingerprint = fingerprint;
+    this.#store = store;
+    this.#lastModified = wholeSeconds(new Date());
+    this.verified = new Promise<FillResult>((res, rej) => {
+      this.#resolve = res;
+      this.#reject = rej;
+    });
+    this.verified.catch(() => {}); // observed through `state` by readers; never unhandled
+  }
+
+  get state(): FillState {
+    return this.#state;
+  }
+
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** The parts so far (their descriptors, sizes and how far they are written). */
+  get parts(): readonly Readonly<FillPart>[] {
+    return this.#parts;
+  }
+
+  /** Last-Modified of the image: the first candidate's date (whole seconds), set when run() starts. */
+  get lastModified(): Date {
+    return this.#lastModified;
+  }
+
+  get kind(): ImageKind | undefined {
+    const r = this.#parts[0]?.role;
+    return r === undefined ? undefined : r === 'unified' ? 'unified' : 'split';
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** A guest starts depending on this fill. Returns the matching release, or undefined if the fill's files are already closed. */
+  attach(): (() => void) | undefined {
+    if (this.#closed) return undefined;
+    this.#interest++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.#interest === 0) {
+        // Nobody wants the bytes any more: stop the upstream read (tmp files go in run()'s cleanup).
+        if (this.#state === 'running')
+          this.#controller.abort(
+            new GuestgateError('E_UPSTREAM', 'fill aborted: every client left', { fingerprint: this.fingerprint }),
+          );
+        else void this.#closeFiles();
+      }
+    };
+  }
+
+  /** Stop the transfer (service shutdown). */
+  abort(reason: Error): void {
+    this.#controller.abort(reason);
+  }
+
+  /** Mark as failed before run() started (e.g. no upstream has the image). */
+  fail(err: Error): void {
+    if (this.#state !== 'running') return;
+    this.#error = err;
+    this.#state = 'failed';
+    this.#wake();
+    this.#reject(err);
+  }
+
+  /** Resolves at the next progress event (bytes written, part started or ended, verified, failed). */
+  changed(): Promise<void> {
+    return new Promise((r) => this.#wakers.push(r));
+  }
+
+  /** Bytes of part `i` a guest may be sent now (the part's last byte waits for its end, the image's for verification). */
+  readable(i: number): number {
+    const p = this.#parts[i];
+    if (!p) return 0;
+    if (this.#state === 'verified') return p.written;
+    if (p.ended && p.role === 'metadata') return p.written;
+    return Math.max(0, p.written - 1);
+  }
+
+  /** Try the upstreams in order (an upstream failing before its first byte hands over to the next). */
+  async run(
+    candidates: readonly { upstream: Upstream; image: UpstreamImage }[],
+    finalize?: (r: FillResult) => Promise<void>,
+  ): Promise<FillResult> {
+    let last: unknown;
+    this.#lastModified = wholeSeconds(candidates[0]?.image.lastModified ?? new Date());
+    try {
+      for (const c of candidates) {
+        try {
+          await c.upstream.fetch(c.image, this.#sink(), this.signal);
+          if (this.signal.aborted) throw this.signal.reason;
+          const result = await this.#verifyAndCommit(c.upstream.name, c.image);
+          // Index the image before the last byte goes out, so a guest that got it all finds it cached.
+          await finalize?.(result);
+          this.#state = 'verified';
+          this.#wake();
+          this.#resolve(result);
+          return result;
+        } catch (e) {
+          last = e;
+          if (this.#received > 0 || this.signal.aborted || isGuestgateError(e, 'E_INTEGRITY')) throw e;
+          await this.#discardParts();
+        }
+      }
+      throw (
+        last ?? new GuestgateError('E_IMAGE_NOT_FOUND', 'no upstream has this image', { fingerprint: this.fingerprint })
+      );
+    } catch (e) {
+      const err = this.signal.aborted ? (this.signal.reason as Error) : toUpstreamError(e, this.fingerprint);
+      this.#error = err;
+      this.#state = 'failed';
+      this.#controller.abort(err); // stop anything still reading upstream
+      await this.#discardParts();
+      this.#wake();
+      this.#reject(err);
+      throw err;
+    } finally {
+      if (this.#interest === 0) await this.#closeFiles();
+    }
+  }
+
+  #sink(): PartSink {
+    return {
+      startPart: async (role, size) => {
+        if (!nextPartRoles(this.#parts.map((p) => p.role)).includes(role))
+          throw new GuestgateError(
+            'E_UPSTREAM',
+            `unexpected part ${role} after ${this.#parts.map((p) => p.role).join(',') || 'nothing'}`,
+            { fingerprint: this.fingerprint },
+          );
+        if (this.#parts.at(-1)?.ended === false)
+          throw new GuestgateError('E_UPSTREAM', 'part started before the previous ended', {});
+        if (this.signal.aborted) throw this.signal.reason;
+        this.#combined ??= createHash('sha256');
+        const tmp = tmpName(this.#store.cacheDir, `${this.fingerprint}.${this.#parts.length}`);
+        const fh = await open(tmp, 'wx+', this.#store.modes.file);
+        this.#parts.push(newPart(role, fh, tmp, size));
+        this.#wake();
+      },
+      write: async (chunk) => {
+        if (this.signal.aborted) throw this.signal.reason;
+        const p = this.#parts.at(-1);
+        if (!p || p.ended) throw new GuestgateError('E_UPSTREAM', 'data outside a part', {});
+        if (p.size !== undefined && p.accepted + chunk.length > p.size)
+          throw new GuestgateError('E_INTEGRITY', `upstream sent more than the announced ${p.size} bytes`, {
+            fingerprint: this.fingerprint,
+          });
+        this.#combined!.update(chunk);
+        this.#received += chunk.length;
+        appendChunk(p, chunk, () => this.#wake());
+        // Bounded queue: the upstream waits once MAX_QUEUED bytes are accepted but not yet written.
+        if (p.accepted - p.written > MAX_QUEUED) await p.chain;
+      },
+      endPart: async () => {
+        const p = this.#parts.at(-1);
+        if (!p || p.ended) throw new GuestgateError('E_UPSTREAM', 'part ended twice', {});
+        await p.chain;
+        if (p.size !== undefined && p.written !== p.size)
+          throw new GuestgateError('E_UPSTREAM', `upstream part ${p.role} ended at ${p.written} of ${p.size} bytes`, {
+            fingerprint: this.fingerprint,
+          });
+        await finishPart(p);
+        this.#wake();
+      },
+    };
+  }
+
+  async #verifyAndCommit(upstream: string, image: UpstreamImage): Promise<FillResult> {
+    const roles = this.#parts.map((p) => p.role);
+    const kind: ImageKind | undefined = partsKind(roles);
+    if (!this.#parts.every((p) => p.ended) || !kind)
+      throw new GuestgateError('E_UPSTREAM', `incomplete image from ${upstream} (${roles.join(',') || 'no parts'})`, {
+        fingerprint: this.fingerprint,
+        upstream,
+      });
+    const found = this.#combined!.digest('hex');
+    if (found !== this.fingerprint)
+      throw new GuestgateError('E_INTEGRITY', `sha256 mismatch for image from ${upstream}`, {
+        fingerprint: this.fingerprint,
+        expected: this.fingerprint,
+        found,
+        upstream,
+      });
+    const parts: ManifestPart[] = [];
+    for (const p of this.#parts) {
+      const digest = p.role === 'unified' ? found : p.digest!;
+      await commitBlob(this.#store.cacheDir, p.tmp, digest, this.#store.modes);
+      parts.push({ role: p.role, digest, size: p.written, ext: p.ext ?? '' });
+    }
+    const type: ImageType = roles.at(-1) === 'rootfs.img' ? 'virtual-machine' : (image.type ?? 'container');
+    return { kind, type, parts, upstream, image };
+  }
+
+  async #discardParts(): Promise<void> {
+    const parts = this.#parts.splice(0);
+    // Descriptors stay open for attached readers; #closeFiles closes them (listed before any await).
+    this.#dead.push(...parts);
+    this.#received = 0;
+    this.#combined = undefined;
+    for (const p of parts) {
+      await p.chain.catch(() => {});
+      await rm(p.tmp, { force: true });
+    }
+  }
+  #dead: FillPart[] = [];
+
+  async #closeFiles(): Promise<void> {
+    if (this.#closed || this.#state === 'running') return;
+    this.#closed = true;
+    for (const p of [...this.#parts, ...this.#dead]) await p.fh.close().catch(() => {});
+  }
+
+  #wake(): void {
+    const w = this.#wakers;
+    this.#wakers = [];
+    for (const f of w) f();
+  }
+}
+
+function toUpstreamError(e: unknown, fingerprint: string): Error {
+  if (e instanceof GuestgateError) return e;
+  const msg = (e as Error)?.message ?? String(e);
+  return new GuestgateError('E_UPSTREAM', `upstream transfer failed: ${msg}`, { fingerprint }, { cause: e });
+}

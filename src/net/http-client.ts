@@ -1,0 +1,129 @@
+// Minimal HTTP client for upstreams: over a unix socket (LXD's unix.socket) or http(s) with an
+// optional client certificate. Returns the response with its body unread (the caller streams it).
+import http from 'node:http';
+import https from 'node:https';
+import { GuestgateError } from '../errors.ts';
+import { loadTlsFiles } from './tls.ts';
+
+export interface Endpoint {
+  /** Unix socket path; or `url` (http:// or https://). */
+  readonly socket?: string | undefined;
+  readonly url?: string | undefined;
+  readonly clientCert?: string | undefined;
+  readonly clientKey?: string | undefined;
+  /** PEM of the server certificate (or its CA) to trust instead of the system store. */
+  readonly serverCert?: string | undefined;
+}
+
+export interface HttpClient {
+  get(path: string, signal?: AbortSignal): Promise<http.IncomingMessage>;
+  getJson(path: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }>;
+  /** Any method with an optional JSON body; the response parsed as JSON (or text). */
+  send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: unknown }>;
+  readonly where: string;
+  /** How the endpoint is reached (socket, or base URL and TLS material), for other clients (websockets). */
+  readonly endpoint: Endpoint;
+  close(): void;
+}
+
+const MAX_JSON = 64 * 1024 * 1024;
+
+export function httpClient(ep: Endpoint): HttpClient {
+  const base = ep.url ? new URL(ep.url.endsWith('/') ? ep.url : `${ep.url}/`) : undefined;
+  const tls = base?.protocol === 'https:';
+  const agentOpts = { keepAlive: true, maxSockets: 16 };
+  const agent = tls
+    ? new https.Agent({
+        ...agentOpts,
+        ...loadTlsFiles({ cert: ep.clientCert, key: ep.clientKey, ca: ep.serverCert }),
+      })
+    : new http.Agent(agentOpts);
+  const where = ep.socket ? `unix:${ep.socket}` : (base?.href ?? '?');
+
+  function get(path: string, signal?: AbortSignal): Promise<http.IncomingMessage> {
+    return request('GET', path, undefined, signal);
+  }
+
+  function request(
+    method: string,
+    path: string,
+    body: Buffer | undefined,
+    signal?: AbortSignal,
+  ): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      // Relative to the base URL's path, so a simplestreams mirror under /some/prefix/ works.
+      const target = base ? new URL(path.replace(/^\//, ''), base) : undefined;
+      const opts: http.RequestOptions = {
+        method,
+        agent,
+        headers: {
+          'user-agent': 'guestgate',
+          host: target ? target.host : 'unix.socket',
+          ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+        },
+        ...(signal ? { signal } : {}),
+        ...(ep.socket
+          ? { socketPath: ep.socket, path }
+          : { hostname: target!.hostname, port: target!.port, path: target!.pathname + target!.search }),
+      };
+      const req = (tls ? https : http).request(opts, resolve);
+      req.on('error', (e) =>
+        reject(
+          signal?.aborted
+            ? signal.reason
+            : new GuestgateError(
+                'E_UPSTREAM',
+                `upstream ${where}: ${e.message}`,
+                { upstream: where, path },
+                { cause: e },
+              ),
+        ),
+      );
+      req.end(body);
+    });
+  }
+
+  function getJson(path: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
+    return send('GET', path, undefined, signal);
+  }
+
+  async function send(
+    method: string,
+    path: string,
+    payload?: unknown,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; body: unknown }> {
+    const res = await request(
+      method,
+      path,
+      payload === undefined ? undefined : Buffer.from(JSON.stringify(payload)),
+      signal,
+    );
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of res) {
+      n += (c as Buffer).length;
+      if (n > MAX_JSON) {
+        res.destroy();
+        throw new GuestgateError('E_UPSTREAM', `upstream ${where}: ${path}: response too large`, {
+          upstream: where,
+          path,
+        });
+      }
+      chunks.push(c as Buffer);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    try {
+      return { status: res.statusCode ?? 0, body: JSON.parse(text) };
+    } catch {
+      return { status: res.statusCode ?? 0, body: text };
+    }
+  }
+
+  return { get, getJson, send, where, endpoint: ep, close: () => agent.destroy() };
+}
+
+/** Drain and discard a response body (so a keep-alive socket can be reused). */
+export function discard(res: http.IncomingMessage): void {
+  res.resume();
+}
