@@ -28,3 +28,11 @@ fi
 if [ "${GUESTGATE_SKIP_LXD:-}" != 1 ]; then
   bash scripts/lxd-setup.sh </dev/null | tail -n 1 || echo "test-prereqs: LXD setup failed; the interop tests will fail and say why" >&2
 fi
+
+# Real Incus 6.0.4 (bookworm-backports) next to it, importing the same cached image (test/interop/*incus*).
+if [ "${GUESTGATE_SKIP_INCUS:-}" != 1 ]; then
+  bash scripts/incus-setup.sh </dev/null | tail -n 1 || echo "test-prereqs: Incus setup failed; the Incus interop tests will fail and say why" >&2
+fi
+
+# Packages installed inside containers (no network there): cloud-init 25.1.4 (trixie) + netcat-openbsd, cached.
+bash scripts/debs-fetch.sh </dev/null | tail -n 1 || echo "test-prereqs: fetching the cloud-init 25.1.4 .debs failed; those tests will fail and say why" >&2

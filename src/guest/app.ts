@@ -54,6 +54,7 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
   route('/1.0/events', 'events', streamEvents(deps));
   route('/1.0/images/:fingerprint/export', 'imageExport', exportImage(deps));
 
+  app.use(goServerHeaders);
   app.use(canonicalPath);
   app.use(router.routes());
   app.use(async (ctx) => {
@@ -63,14 +64,38 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
   return app;
 }
 
+/**
+ * Headers Go's server adds, where it adds them. `Connection: close` only when it closes after an HTTP/1.1
+ * answer: none on a kept-alive connection (Node would add `Connection: keep-alive` and `Keep-Alive: timeout=N`)
+ * nor to HTTP/1.0 clients (removeHeader makes Node omit its own; it still closes when it must). `Date` goes
+ * after the handler's headers and before `Content-Length` (Koa sets the length with the body; Node would
+ * append Date after it).
+ */
+async function goServerHeaders(ctx: Context, next: () => Promise<void>): Promise<void> {
+  if (ctx.req.httpVersion === '1.0' || ctx.res.shouldKeepAlive) ctx.res.removeHeader('Connection');
+  await next();
+  if (ctx.respond === false || ctx.headerSent) return;
+  const length = ctx.response.get('Content-Length');
+  if (length === '') return;
+  ctx.remove('Content-Length');
+  ctx.set('Date', new Date().toUTCString());
+  ctx.set('Content-Length', length);
+}
+
 /** Go's mux redirects non-canonical paths (// and dot segments) with 301 to the cleaned path. */
 async function canonicalPath(ctx: Context, next: () => Promise<void>): Promise<void> {
   const p = ctx.path;
   if (p.includes('//') || p.includes('/.')) {
     const clean = cleanPath(p);
     if (clean !== p) {
-      ctx.status = 301;
-      ctx.set('Location', clean + (ctx.querystring ? `?${ctx.querystring}` : ''));
+      // gorilla/mux's clean-path redirect: Location, then Go's Date and Content-Length 0; no type, no body.
+      ctx.respond = false;
+      ctx.res.writeHead(301, {
+        Location: clean + (ctx.querystring ? `?${ctx.querystring}` : ''),
+        Date: new Date().toUTCString(),
+        'Content-Length': '0',
+      });
+      ctx.res.end();
       return;
     }
   }

@@ -48,8 +48,12 @@ export interface Dialect {
     readonly gateError: 'text' | 'envelope';
     /** The 404 envelope's text; `{fp}` stands for the fingerprint as the guest sent it. */
     readonly notFound: string;
+    /** `?project=` other than default: the text of the 404 (LXD 5.0.2 looks the project up first), else as not found. */
+    readonly unknownProject?: string;
     readonly extraHeaders: Readonly<Record<string, string>>;
   };
+  /** The Go type PATCH /1.0 decodes into, as its decoder errors name it. */
+  readonly putType: 'DevLXDPut' | 'DevIncusPut';
 }
 
 /** Error texts of LXD <= 6.4 and Incus (Go http.Error bodies, LF added on the wire). */
@@ -80,7 +84,14 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
     rawContentType: 'application/octet-stream',
     deviceUpdate: 'remove-add',
     pingPayload: 'keepalive',
-    images: { match: 'prefix', gateError: 'text', notFound: 'Image not found', extraHeaders: {} },
+    images: {
+      match: 'prefix',
+      gateError: 'text',
+      notFound: 'Image not found',
+      unknownProject: 'Check if project has images: fetch project: Project not found',
+      extraHeaders: {},
+    },
+    putType: 'DevLXDPut',
   },
   // LXD 6.x (6.7-6.8 behaviour: per-endpoint methods, generic texts, 403 on / and /1.0 when disabled).
   lxd: {
@@ -104,7 +115,13 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
     rawContentType: 'application/octet-stream',
     deviceUpdate: 'updated',
     pingPayload: '',
-    images: { match: 'exact', gateError: 'envelope', notFound: 'Not Found', extraHeaders: {} },
+    images: {
+      match: 'exact',
+      gateError: 'envelope',
+      notFound: 'Not Found',
+      extraHeaders: {},
+    },
+    putType: 'DevLXDPut',
   },
   // Incus 6.x/7.x: /dev/incus, security.guestapi*, legacy texts, #cloud-config kept.
   incus: {
@@ -128,6 +145,7 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = {
       notFound: 'Image "{fp}" not found',
       extraHeaders: { 'X-Incus-Type': 'incus' },
     },
+    putType: 'DevIncusPut',
   },
 };
 

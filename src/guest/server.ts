@@ -8,6 +8,7 @@ import type Koa from 'koa';
 import { attachCaller } from './caller.ts';
 import { authorize } from './authorize.ts';
 import type { GuestDeps } from './deps.ts';
+import { goServerReject } from './go-server-errors.ts';
 import { MALFORMED_REQUEST, rawResponse, toWireError } from './http-errors.ts';
 import { WebSocketEvents } from './routes/events.ts';
 import { listenUnix } from '../net/unix-listen.ts';
@@ -20,9 +21,18 @@ export interface GuestServer {
 }
 
 export async function startGuestServer(app: Koa, deps: GuestDeps, socketPath: string): Promise<GuestServer> {
-  const handler = app.callback();
+  const koa = app.callback();
+  // What Go's server refuses before routing (bad %-escape, no Host on HTTP/1.1, HTTP/2.0 line), with its bytes.
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const reject = goServerReject(req);
+    if (reject === undefined) void koa(req, res);
+    else req.socket.end(reject);
+  };
   const ws = new WebSocketEvents(deps);
-  const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 30_000, headersTimeout: 10_000 }, handler);
+  const server = createServer(
+    { keepAliveTimeout: 30_000, requestTimeout: 30_000, headersTimeout: 10_000, requireHostHeader: false },
+    handler,
+  );
   server.on('connection', (socket: Socket) => attachCaller(socket));
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     // LXD picks WebSocket mode only for `Upgrade: websocket` exactly; anything else is a plain request.

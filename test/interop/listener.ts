@@ -2,6 +2,7 @@
 // streamed back line by line through `lxc exec`.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { type Cli, LXD_CLI } from './lxd-harness.ts';
 
 const SCRIPT = readFileSync(new URL('./fixtures/ws-listen.py', import.meta.url), 'utf8');
 
@@ -13,15 +14,21 @@ export interface GuestListener {
   stop(): void;
 }
 
-export function listen(container: string, opts: { query?: string; count: number; timeoutS?: number }): GuestListener {
+export function listen(
+  container: string,
+  opts: { query?: string; count: number; timeoutS?: number; cli?: Cli },
+): GuestListener {
+  const cli = opts.cli ?? LXD_CLI;
   const child = spawn(
-    'lxc',
+    cli.bin,
     [
       'exec',
       container,
       '--force-noninteractive',
       '--env',
       `T=${opts.timeoutS ?? 30}`,
+      '--env',
+      `SOCK=${cli.guestDir}/sock`,
       '--',
       'python3',
       '-c',
@@ -29,7 +36,7 @@ export function listen(container: string, opts: { query?: string; count: number;
       opts.query ?? '',
       String(opts.count),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: cli.env },
   );
   const events: unknown[] = [];
   let stderr = '';

@@ -8,14 +8,19 @@ import yaml from 'js-yaml';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { startService, type Service } from '../../src/service.ts';
-import { launchContainer, lxdAvailable, type Container } from './lxd-harness.ts';
+import { INCUS_DIR, LXD_CLI, launchContainer, lxdAvailable, type Cli, type Container } from './lxd-harness.ts';
 
 export const LXD_SOCKET = '/var/lib/lxd/unix.socket';
+export const INCUS_SOCKET = `${INCUS_DIR}/unix.socket`;
 /** LXD's own devlxd answers with these; guestgate must too. */
 export const GUEST_DIALECT = { dialect: 'lxd-5.0', raw_content_type: 'dialect' } as const;
+/** The same for Incus 6.0.4's guest API. */
+export const INCUS_DIALECT = { dialect: 'incus', raw_content_type: 'dialect' } as const;
 
 export interface LxdGateway {
   readonly service: Service;
+  /** The server it fronts (its instances come from there). */
+  readonly cli: Cli;
   /** The folder to bind-mount at /dev/lxd (holds `sock`). */
   readonly socketDir: string;
   /** Wait until the inventory has an instance matching `pred` (events from LXD arrive asynchronously). */
@@ -24,23 +29,26 @@ export interface LxdGateway {
 }
 
 /** Every interop test calls this in beforeAll: it throws (fails the file) when LXD is not usable. */
-export async function requireLxd(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('the LXD interop suite needs root (CI runs it as root)');
-  const a = await lxdAvailable();
-  if (!a.ok) throw new Error(`LXD is not available: ${a.why}`);
+export async function requireLxd(cli: Cli = LXD_CLI): Promise<void> {
+  const what = cli.bin === 'lxc' ? 'LXD' : 'Incus';
+  if (process.getuid?.() !== 0) throw new Error(`the ${what} interop suite needs root (CI runs it as root)`);
+  const a = await lxdAvailable(cli);
+  if (!a.ok) throw new Error(`${what} is not available: ${a.why}`);
 }
 
 export async function startLxdGateway(
-  opts: { guest?: Record<string, unknown>; images?: Record<string, unknown>; logLevel?: string } = {},
+  opts: { guest?: Record<string, unknown>; images?: Record<string, unknown>; logLevel?: string; cli?: Cli } = {},
 ): Promise<LxdGateway> {
+  const cli = opts.cli ?? LXD_CLI;
+  const incus = cli.bin === 'incus';
   const dir = mkdtempSync(join(tmpdir(), 'gg-interop-'));
   chmodSync(dir, 0o755);
   const file = join(dir, 'guestgate.yaml');
   const text = yaml.dump({
     runtime_dir: join(dir, 'run'),
     state_dir: join(dir, 'state'),
-    guest: { ...GUEST_DIALECT, events: { keepalive: '10s' }, ...opts.guest },
-    inventory: { source: 'lxd', socket: LXD_SOCKET },
+    guest: { ...(incus ? INCUS_DIALECT : GUEST_DIALECT), events: { keepalive: '10s' }, ...opts.guest },
+    inventory: incus ? { source: 'incus', socket: INCUS_SOCKET } : { source: 'lxd', socket: LXD_SOCKET },
     ...(opts.images ? { images: opts.images } : {}),
     log: { level: opts.logLevel ?? process.env.GG_LOG ?? 'silent' },
   });
@@ -51,6 +59,7 @@ export async function startLxdGateway(
   for (let d = dirname(service.guest.path); d.startsWith(dir); d = dirname(d)) chmodSync(d, 0o755);
   return {
     service,
+    cli,
     socketDir: dirname(service.guest.path),
     until: async (pred, ms = 15_000, what = 'condition') => {
       const end = Date.now() + ms;
@@ -68,16 +77,19 @@ export async function startLxdGateway(
 
 /**
  * Twin containers with the same config: `<base>-gg` answered by guestgate (its socket folder mounted at
- * /dev/lxd), `<base>-lxd` by LXD's own devlxd. Resolves once guestgate knows the first one's init pid.
+ * /dev/lxd), `<base>-lxd` (`<base>-incus`) by the server's own guest API. Resolves once guestgate knows the first one's init pid.
  */
 export async function launchTwins(
   gw: LxdGateway,
   base: string,
   config: Record<string, string>,
+  /** Suffix of the server-answered twin (default `lxd` / `incus`; same length as `gg` keeps lengths equal). */
+  serverSuffix = gw.cli.bin === 'lxc' ? 'lxd' : 'incus',
 ): Promise<[Container, Container]> {
+  const cli = gw.cli;
   const twins = await Promise.all([
-    launchContainer(`${base}-gg`, { replace: true, guestSocketDir: gw.socketDir, config }),
-    launchContainer(`${base}-lxd`, { replace: true, config }),
+    launchContainer(`${base}-gg`, { replace: true, guestSocketDir: gw.socketDir, config, cli }),
+    launchContainer(`${base}-${serverSuffix}`, { replace: true, config, cli }),
   ]);
   await gw.until(
     () => gw.service.inventory.get(`${base}-gg`)?.identity.initPid !== undefined,

@@ -4,6 +4,24 @@
 import { execFile, spawn } from 'node:child_process';
 
 export const IMAGE_ALIAS = 'guestgate-ci';
+
+/** Which server a harness call drives: LXD through `lxc`, or Incus through `incus` (scripts/incus-setup.sh). */
+export interface Cli {
+  readonly bin: 'lxc' | 'incus';
+  readonly env: NodeJS.ProcessEnv;
+  /** Where the guest API lives inside containers, and the key that turns the server's own one off. */
+  readonly guestDir: '/dev/lxd' | '/dev/incus';
+  readonly enabledKey: 'security.devlxd' | 'security.guestapi';
+}
+export const LXD_CLI: Cli = { bin: 'lxc', env: process.env, guestDir: '/dev/lxd', enabledKey: 'security.devlxd' };
+/** INCUS_DIR as scripts/incus-setup.sh sets it (override with INCUS_DIR). */
+export const INCUS_DIR = process.env.INCUS_DIR ?? `${process.env.GUESTGATE_CI_STATE ?? '/var/lib/guestgate-ci'}/incus`;
+export const INCUS_CLI: Cli = {
+  bin: 'incus',
+  env: { ...process.env, INCUS_DIR },
+  guestDir: '/dev/incus',
+  enabledKey: 'security.guestapi',
+};
 /** Name of the disk device that bind-mounts guestgate's socket directory at /dev/lxd. */
 export const GUEST_SOCKET_DEVICE = 'guestgate';
 
@@ -30,6 +48,8 @@ export interface LaunchOptions {
   replace?: boolean;
   /** How long to wait for the container to run commands after `lxc start` (default 60 s). */
   readyTimeoutMs?: number;
+  /** The server (default LXD). */
+  cli?: Cli;
 }
 
 export interface ExpandedConfig {
@@ -40,7 +60,7 @@ export interface ExpandedConfig {
 export interface Container {
   readonly name: string;
   /** `lxc exec <name> -- argv`; resolves with the exit code whatever it is (rejects only if lxc could not run). */
-  exec(argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
+  exec(argv: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): Promise<ExecResult>;
   /** Host pid of the container's init process. */
   initPid(): Promise<number>;
   setConfig(key: string, value: string): Promise<void>;
@@ -77,12 +97,13 @@ function commandLine(file: string, args: readonly string[]): string {
 }
 
 /** Runs `lxc ...args` and resolves with its stdout; rejects with an LxcError on a non-zero exit. */
-export function lxc(args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<string> {
+export function lxc(args: readonly string[], opts: { timeoutMs?: number; cli?: Cli } = {}): Promise<string> {
+  const cli = opts.cli ?? LXD_CLI;
   return new Promise((resolve, reject) => {
     const child = execFile(
-      'lxc',
+      cli.bin,
       [...args],
-      { timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBuffer: MAX_BUFFER, encoding: 'utf8' },
+      { timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBuffer: MAX_BUFFER, encoding: 'utf8', env: cli.env },
       (err, stdout, stderr) => {
         if (err) {
           const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
@@ -93,7 +114,7 @@ export function lxc(args: readonly string[], opts: { timeoutMs?: number } = {}):
               : typeof e.code === 'string'
                 ? e.message
                 : undefined;
-          reject(new LxcError(commandLine('lxc', args), e.code ?? null, stderr, detail));
+          reject(new LxcError(commandLine(cli.bin, args), e.code ?? null, stderr, detail));
           return;
         }
         resolve(stdout);
@@ -107,28 +128,26 @@ export function lxc(args: readonly string[], opts: { timeoutMs?: number } = {}):
 }
 
 /** `lxc query <path>` parsed as JSON. */
-export async function lxcQuery<T = unknown>(path: string): Promise<T> {
-  const out = await lxc(['query', path]);
+export async function lxcQuery<T = unknown>(path: string, cli: Cli = LXD_CLI): Promise<T> {
+  const out = await lxc(['query', path], { cli });
   return JSON.parse(out) as T;
 }
 
-export async function lxdAvailable(): Promise<{ ok: true } | { ok: false; why: string }> {
-  try {
-    await lxc(['version'], { timeoutMs: 15_000 });
-  } catch (err) {
-    const e = err as LxcError & { code?: unknown };
-    if (e.code === 'ENOENT') return { ok: false, why: 'lxc is not installed (run scripts/lxd-setup.sh)' };
-    return { ok: false, why: `lxc does not run: ${(err as Error).message}` };
-  }
-  try {
-    await lxc(['info'], { timeoutMs: 15_000 });
-  } catch (err) {
-    return { ok: false, why: `the LXD daemon does not answer (run scripts/lxd-setup.sh): ${(err as Error).message}` };
-  }
-  try {
-    await lxc(['image', 'info', IMAGE_ALIAS], { timeoutMs: 15_000 });
-  } catch (err) {
-    return { ok: false, why: `image ${IMAGE_ALIAS} is missing (run scripts/lxd-setup.sh): ${(err as Error).message}` };
+export async function lxdAvailable(cli: Cli = LXD_CLI): Promise<{ ok: true } | { ok: false; why: string }> {
+  const setup = cli.bin === 'lxc' ? 'scripts/lxd-setup.sh' : 'scripts/incus-setup.sh';
+  const steps: [string[], string][] = [
+    [['version'], `${cli.bin} does not run`],
+    [['info'], `the ${cli.bin === 'lxc' ? 'LXD' : 'Incus'} daemon does not answer (run ${setup})`],
+    [['image', 'info', IMAGE_ALIAS], `image ${IMAGE_ALIAS} is missing (run ${setup})`],
+  ];
+  for (const [args, why] of steps) {
+    try {
+      await lxc(args, { timeoutMs: 15_000, cli });
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'ENOENT')
+        return { ok: false, why: `${cli.bin} is not installed (run ${setup})` };
+      return { ok: false, why: `${why}: ${(err as Error).message}` };
+    }
   }
   return { ok: true };
 }
@@ -137,12 +156,17 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function execIn(name: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+function execIn(
+  cli: Cli,
+  name: string,
+  argv: string[],
+  opts: { input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<ExecResult> {
   const args = ['exec', name, '--force-noninteractive', '--', ...argv];
-  const cmd = commandLine('lxc', args);
+  const cmd = commandLine(cli.bin, args);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const child = spawn('lxc', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cli.bin, args, { stdio: ['pipe', 'pipe', 'pipe'], env: cli.env });
     const out: Buffer[] = [];
     const errs: Buffer[] = [];
     let timedOut = false;
@@ -169,41 +193,42 @@ function execIn(name: string, argv: string[], opts: { input?: string; timeoutMs?
   });
 }
 
-function container(name: string): Container {
+function container(name: string, cli: Cli = LXD_CLI): Container {
+  const run = (args: string[]) => lxc(args, { cli });
   return {
     name,
-    exec: (argv, opts) => execIn(name, argv, opts),
+    exec: (argv, opts) => execIn(cli, name, argv, opts),
     async initPid() {
-      const state = await lxcQuery<{ pid?: number; status?: string }>(`/1.0/instances/${name}/state`);
+      const state = await lxcQuery<{ pid?: number; status?: string }>(`/1.0/instances/${name}/state`, cli);
       if (typeof state.pid !== 'number' || state.pid <= 0) {
         throw new Error(`lxc query /1.0/instances/${name}/state: no init pid (status ${String(state.status)})`);
       }
       return state.pid;
     },
     async setConfig(key, value) {
-      await lxc(['config', 'set', name, `${key}=${value}`]);
+      await run(['config', 'set', name, `${key}=${value}`]);
     },
     async unsetConfig(key) {
-      await lxc(['config', 'unset', name, key]);
+      await run(['config', 'unset', name, key]);
     },
     async addDevice(dev, cfg) {
       const { type, ...rest } = cfg;
       if (!type) throw new Error(`addDevice ${name}/${dev}: cfg.type is required`);
-      await lxc(['config', 'device', 'add', name, dev, type, ...Object.entries(rest).map(([k, v]) => `${k}=${v}`)]);
+      await run(['config', 'device', 'add', name, dev, type, ...Object.entries(rest).map(([k, v]) => `${k}=${v}`)]);
     },
     async removeDevice(dev) {
-      await lxc(['config', 'device', 'remove', name, dev]);
+      await run(['config', 'device', 'remove', name, dev]);
     },
     async expandedConfig() {
       const inst = await lxcQuery<{
         expanded_config?: Record<string, string>;
         expanded_devices?: Record<string, Record<string, string>>;
-      }>(`/1.0/instances/${name}`);
+      }>(`/1.0/instances/${name}`, cli);
       return { config: inst.expanded_config ?? {}, devices: inst.expanded_devices ?? {} };
     },
     async delete() {
       try {
-        await lxc(['delete', '--force', name]);
+        await run(['delete', '--force', name]);
       } catch (err) {
         if (err instanceof LxcError && /not found/i.test(err.stderr)) return;
         throw err;
@@ -213,8 +238,8 @@ function container(name: string): Container {
 }
 
 /** A handle on an existing container (no check that it exists). */
-export function existingContainer(name: string): Container {
-  return container(name);
+export function existingContainer(name: string, cli: Cli = LXD_CLI): Container {
+  return container(name, cli);
 }
 
 /**
@@ -222,30 +247,31 @@ export function existingContainer(name: string): Container {
  * (minbase has no init system), and waits until `lxc exec <name> -- true` works.
  */
 export async function launchContainer(name: string, opts: LaunchOptions = {}): Promise<Container> {
+  const cli = opts.cli ?? LXD_CLI;
   const config: Record<string, string> = {
     'raw.lxc': 'lxc.init.cmd = /bin/sleep infinity',
-    ...(opts.guestSocketDir !== undefined ? { 'security.devlxd': 'false' } : {}),
+    ...(opts.guestSocketDir !== undefined ? { [cli.enabledKey]: 'false' } : {}),
     ...opts.config,
   };
-  if (opts.replace) await container(name).delete();
+  if (opts.replace) await container(name, cli).delete();
   const args = ['init', IMAGE_ALIAS, name];
   if (opts.profiles) {
     if (opts.profiles.length === 0) args.push('--no-profiles');
     for (const p of opts.profiles) args.push('--profile', p);
   }
   for (const [k, v] of Object.entries(config)) args.push('--config', `${k}=${v}`);
-  await lxc(args, { timeoutMs: 300_000 });
-  const c = container(name);
+  await lxc(args, { timeoutMs: 300_000, cli });
+  const c = container(name, cli);
   try {
     if (opts.guestSocketDir !== undefined) {
-      await c.addDevice(GUEST_SOCKET_DEVICE, { type: 'disk', source: opts.guestSocketDir, path: '/dev/lxd' });
+      await c.addDevice(GUEST_SOCKET_DEVICE, { type: 'disk', source: opts.guestSocketDir, path: cli.guestDir });
     }
-    await lxc(['start', name], { timeoutMs: 180_000 });
+    await lxc(['start', name], { timeoutMs: 180_000, cli });
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
     let last = '';
     for (;;) {
       try {
-        const r = await execIn(name, ['true'], { timeoutMs: 20_000 });
+        const r = await execIn(cli, name, ['true'], { timeoutMs: 20_000 });
         if (r.code === 0) break;
         last = `exit ${r.code}: ${r.stderr.trim()}`;
       } catch (err) {

@@ -5,6 +5,7 @@ import { GuestgateError } from '../../errors.ts';
 import type { Resolved } from '../../inventory/inventory.ts';
 import { isEnabledFlag } from '../dialects.ts';
 import type { GuestDeps } from '../deps.ts';
+import { goSortedHeaders } from './go-header-order.ts';
 
 export function exportImage(deps: GuestDeps) {
   return async (ctx: Context, r: Resolved): Promise<void> => {
@@ -14,6 +15,10 @@ export function exportImage(deps: GuestDeps) {
     // lookup() rejects anything but hex (E_BAD_FINGERPRINT, answered as 404) before it touches a path.
     const fp = decodeURIComponentSafe(ctx.path.slice('/1.0/images/'.length, -'/export'.length));
     const project = ctx.query.project;
+    // guestgate serves the images of project `default` only; another project is answered as the server
+    // answers a project it does not have (LXD 5.0.2 looks the project up before the image).
+    if (project !== undefined && project !== 'default' && d.images.unknownProject)
+      throw new GuestgateError('E_IMAGE_NOT_FOUND', 'unknown project', { project, text: d.images.unknownProject });
     if (d.images.match === 'exact' && project !== undefined && project !== 'default')
       throw new GuestgateError('E_IMAGE_NOT_FOUND', 'images are served for project default only', {
         project,
@@ -25,6 +30,8 @@ export function exportImage(deps: GuestDeps) {
     ctx.respond = false;
     const abort = new AbortController();
     ctx.req.socket.once('close', () => abort.abort());
+    // Go writes a handler's headers sorted by name: the export's header order is the server's.
+    goSortedHeaders(ctx.res);
     await deps.images.serveExport(ctx.req, ctx.res, image, {
       signal: abort.signal,
       extraHeaders: { ...d.images.extraHeaders },

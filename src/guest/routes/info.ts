@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { GuestgateError } from '../../errors.ts';
 import type { Resolved } from '../../inventory/inventory.ts';
 import type { GuestDeps } from '../deps.ts';
+import { decodeGoStatePut } from '../go-json-decode.ts';
 import { sendJson, sendRaw } from '../respond.ts';
 
 const MAX_PATCH_BODY = 64 * 1024;
@@ -29,7 +30,7 @@ export function patchInfo(deps: GuestDeps) {
     const raw = await readBody(ctx, MAX_PATCH_BODY);
     let state: unknown;
     try {
-      state = decodeStatePut(raw);
+      state = decodeStatePut(raw, deps.dialect.putType);
     } catch (e) {
       const msg = (e as Error).message;
       throw new GuestgateError('E_BAD_REQUEST', msg, { decodeError: msg });
@@ -43,58 +44,9 @@ export function patchInfo(deps: GuestDeps) {
 }
 
 /** Decode like Go's json.Decoder into struct { State string }: errors worded as Go words them. */
-export function decodeStatePut(body: string): unknown {
-  const text = body.trim();
-  if (text === '') throw new Error('EOF');
-  let v: unknown;
-  try {
-    v = JSON.parse(firstJsonValue(text));
-  } catch {
-    throw new Error(goSyntaxError(text));
-  }
-  if (v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v))
-    throw new Error(`json: cannot unmarshal ${goKind(v)} into Go value of type api.DevLXDPut`);
-  const state = (v as Record<string, unknown>).state;
-  if (state !== undefined && state !== null && typeof state !== 'string')
-    throw new Error(`json: cannot unmarshal ${goKind(state)} into Go struct field DevLXDPut.state of type string`);
-  return state ?? undefined;
+export function decodeStatePut(body: string, putType: 'DevLXDPut' | 'DevIncusPut' = 'DevLXDPut'): unknown {
+  return decodeGoStatePut(body, putType);
 }
-
-const goChar = (c: string): string => `'${c === "'" ? "\\'" : c}'`;
-const LITERALS: Readonly<Record<string, string>> = { n: 'null', t: 'true', f: 'false' };
-
-/** Go's scanner error for a body that is not JSON: a broken literal is named (Incus 6.0.4 answered
- * `not json` with "invalid character 'o' in literal null (expecting 'u')"), else the first character. */
-function goSyntaxError(text: string): string {
-  const lit = LITERALS[text[0]!];
-  for (let i = 1; lit && i < lit.length; i++) {
-    if (i >= text.length) return 'unexpected EOF';
-    if (text[i] !== lit[i])
-      return `invalid character ${goChar(text[i]!)} in literal ${lit} (expecting ${goChar(lit[i]!)})`;
-  }
-  return `invalid character ${goChar(text[0]!)} looking for beginning of value`;
-}
-
-/** json.Decoder reads one value and ignores what follows it. */
-function firstJsonValue(text: string): string {
-  if (text[0] !== '{') return text;
-  let depth = 0;
-  let inStr = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inStr) {
-      if (c === '\\') i++;
-      else if (c === '"') inStr = false;
-    } else if (c === '"') inStr = true;
-    else if (c === '{' || c === '[') depth++;
-    else if ((c === '}' || c === ']') && --depth === 0) return text.slice(0, i + 1);
-  }
-  return text;
-}
-
-const goKind = (v: unknown): string =>
-  Array.isArray(v) ? 'array' : typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'bool' : typeof v;
 
 async function readBody(ctx: Context, limit: number): Promise<string> {
   const chunks: Buffer[] = [];

@@ -8,6 +8,7 @@ import type WebSocket from 'ws';
 import { GuestgateError } from '../../errors.ts';
 import type { Endpoint } from '../../net/http-client.ts';
 import type { ReadyState } from '../../state/ready.ts';
+import { LatestWriter } from './lxd/latest-writer.ts';
 import { instanceKey, type ChangeListener, type InitLiveness, type Instance, type InventorySource } from '../model.ts';
 import { LxdClient } from '../../lxd/client.ts';
 import { eventAction, type EventAction, type LxdEvent } from './lxd/events.ts';
@@ -135,9 +136,18 @@ export class LxdSource implements InventorySource {
     this.#client.close();
   }
 
-  /** Readiness where LXD users look for it: `volatile.last_state.ready`, when the server has that notion. */
-  async recordReady(key: string, state: ReadyState): Promise<void> {
-    if (!this.#readyInLxd) return;
+  /**
+   * Readiness where LXD users look for it: `volatile.last_state.ready`, when the server has that notion.
+   * One ordered chain of writes per instance, bursts coalesced, the last state wins (LatestWriter).
+   */
+  recordReady(key: string, state: ReadyState): Promise<void> {
+    if (!this.#readyInLxd) return Promise.resolve();
+    return this.#readyWriter.set(key, state);
+  }
+
+  readonly #readyWriter = new LatestWriter<ReadyState>((key, state) => this.#writeReady(key, state));
+
+  async #writeReady(key: string, state: ReadyState): Promise<void> {
     const k = this.#known.get(key);
     if (!k) return;
     try {
