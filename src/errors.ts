@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'E_UNAVAILABLE'
   // images
   | 'E_IMAGE_NOT_FOUND'
+  | 'E_PROJECT_NOT_FOUND'
   | 'E_IMAGE_AMBIGUOUS'
   | 'E_BAD_FINGERPRINT'
   | 'E_INTEGRITY'

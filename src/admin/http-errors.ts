@@ -9,6 +9,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   E_FORBIDDEN: 403,
   E_NOT_FOUND: 404,
   E_IMAGE_NOT_FOUND: 404,
+  E_PROJECT_NOT_FOUND: 404,
   E_METHOD_NOT_ALLOWED: 405,
   E_TIMEOUT: 408,
   E_CONFLICT: 409,

@@ -85,12 +85,9 @@ export function toImageWireError(e: unknown, d: Dialect): WireError {
         return d.images.gateError === 'envelope' ? envelopeError(403, 'Forbidden') : goTextError(403, d.text.forbidden);
       case 'E_IMAGE_NOT_FOUND':
       case 'E_BAD_FINGERPRINT':
-        return envelopeError(
-          404,
-          typeof e.fields.text === 'string'
-            ? e.fields.text
-            : d.images.notFound.replace('{fp}', String(e.fields.fingerprint ?? '')),
-        );
+        return envelopeError(404, d.images.notFound.replace('{fp}', String(e.fields.fingerprint ?? '')));
+      case 'E_PROJECT_NOT_FOUND':
+        return envelopeError(404, d.images.unknownProject ?? d.images.notFound.replace('{fp}', ''));
       case 'E_IMAGE_AMBIGUOUS':
         return envelopeError(500, 'More than one image matches');
       case 'E_NOT_IN_INSTANCE':

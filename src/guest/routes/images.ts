@@ -17,8 +17,8 @@ export function exportImage(deps: GuestDeps) {
     const project = ctx.query.project;
     // guestgate serves the images of project `default` only; another project is answered as the server
     // answers a project it does not have (LXD 5.0.2 looks the project up before the image).
-    if (project !== undefined && project !== 'default' && d.images.unknownProject)
-      throw new GuestgateError('E_IMAGE_NOT_FOUND', 'unknown project', { project, text: d.images.unknownProject });
+    if (project !== undefined && project !== 'default' && d.images.unknownProject !== undefined)
+      throw new GuestgateError('E_PROJECT_NOT_FOUND', 'unknown project', { project });
     if (d.images.match === 'exact' && project !== undefined && project !== 'default')
       throw new GuestgateError('E_IMAGE_NOT_FOUND', 'images are served for project default only', {
         project,
