@@ -4,13 +4,14 @@
 // for a profile, the instances using it) and reports the result; the Inventory diffs, the EventHub turns
 // diffs into guest events. On a lost connection: reconnect with backoff, then a full resync.
 import type { Logger } from 'pino';
-import type WebSocket from 'ws';
 import { GuestgateError } from '../../errors.ts';
 import type { Endpoint } from '../../net/http-client.ts';
 import type { ReadyState } from '../../state/ready.ts';
 import { LatestWriter } from './lxd/latest-writer.ts';
 import { instanceKey, type ChangeListener, type InitLiveness, type Instance, type InventorySource } from '../model.ts';
 import { LxdClient } from '../../lxd/client.ts';
+import { EventStream } from './lxd/event-stream.ts';
+import { KeyedWork } from './lxd/keyed-work.ts';
 import { eventAction, type EventAction, type LxdEvent } from './lxd/events.ts';
 import { GUEST_API_NAMES, instanceFromLxd, isRunning, profilesOf, type LxdInstance } from './lxd/map.ts';
 
@@ -35,16 +36,6 @@ type Work =
   | { readonly kind: 'reread'; readonly project: string; readonly name: string; readonly samePid?: boolean }
   | { readonly kind: 'remove'; readonly project: string; readonly name: string };
 
-interface Slot {
-  pending: Pending | undefined;
-  running: Promise<void> | undefined;
-}
-
-interface Pending {
-  readonly work: Work;
-  readonly done: (() => void)[];
-}
-
 const STATE_READS_IN_PARALLEL = 8;
 const READY_KEY = 'volatile.last_state.ready';
 
@@ -56,22 +47,19 @@ export class LxdSource implements InventorySource {
   readonly #projectQuery: string;
   readonly #known = new Map<string, Known>();
   /** Per instance key (plus 'resync'): the work running and the one waiting (newer replaces older). */
-  readonly #slots = new Map<string, Slot>();
+  readonly #work: KeyedWork<Work> = new KeyedWork<Work>({
+    limit: STATE_READS_IN_PARALLEL,
+    run: (w) => this.#run(w),
+    // Typically LXD going away; the closed event stream triggers a reconnect and a full resync.
+    onError: (e, work) => this.#log.warn({ err: e, work }, 'LXD inventory update failed'),
+  });
   /** Sequence number of the read whose result each key holds. */
   readonly #stamps = new Map<string, number>();
   #seq = 0;
-  #active = 0;
-  readonly #waiters: (() => void)[] = [];
   #onChange: ChangeListener = () => {};
   #liveInit: InitLiveness = () => false;
-  #running = false;
-  #ws: WebSocket | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #attempt = 0;
-  #stopped = false;
   #readyInLxd = false;
-  /** Number of times the event stream was (re)connected; for tests and metrics. */
-  connects = 0;
+  readonly #events: EventStream;
 
   constructor(opts: LxdSourceOptions) {
     this.kind = opts.kind;
@@ -79,6 +67,19 @@ export class LxdSource implements InventorySource {
     this.#log = opts.log;
     this.#client = new LxdClient(opts.endpoint);
     this.#projectQuery = opts.allProjects ? 'all-projects=true' : `project=${encodeURIComponent(opts.project)}`;
+    this.#events = new EventStream({
+      client: this.#client,
+      query: this.#projectQuery,
+      log: opts.log,
+      onEvent: (e) => this.handleEvent(e),
+      onReconnect: () => void this.#work.enqueue('resync', { kind: 'resync' }),
+      backoff: opts.backoff,
+    });
+  }
+
+  /** Number of times the event stream was (re)connected; for tests and metrics. */
+  get connects(): number {
+    return this.#events.connects;
   }
 
   /** The server stores readiness itself (`volatile.last_state.ready`, extension instance_ready_state). */
@@ -98,7 +99,7 @@ export class LxdSource implements InventorySource {
     });
     this.#readyInLxd = info.extensions.has('instance_ready_state');
     // Subscribe before listing, so no change between the two is missed.
-    await this.#connect().catch((e: unknown) => {
+    await this.#events.connect().catch((e: unknown) => {
       this.#client.close();
       throw new GuestgateError(
         'E_UNAVAILABLE',
@@ -110,8 +111,7 @@ export class LxdSource implements InventorySource {
     });
     for (const k of await this.#readAll()) this.#known.set(k.instance.key, k);
     this.#onChange = onChange;
-    this.#running = true;
-    this.#kickAll();
+    this.#work.start();
     this.#log.info(
       { where: this.#client.where, instances: this.#known.size, ready_in_server: this.#readyInLxd },
       'LXD inventory loaded',
@@ -120,19 +120,12 @@ export class LxdSource implements InventorySource {
   }
 
   reload(): Promise<void> {
-    return this.#enqueue('resync', { kind: 'resync' });
+    return this.#work.enqueue('resync', { kind: 'resync' });
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#retryTimer);
-    this.#ws?.terminate();
-    this.#ws = undefined;
-    this.#running = false;
-    const running = [...this.#slots.values()].map((s) => s.running);
-    for (const s of this.#slots.values()) for (const d of s.pending?.done ?? []) d();
-    this.#slots.clear();
-    await Promise.all(running);
+    this.#events.stop();
+    await this.#work.stop();
     this.#client.close();
   }
 
@@ -166,7 +159,7 @@ export class LxdSource implements InventorySource {
       case 'ignore':
         return;
       case 'reread':
-        void this.#enqueue(instanceKey(a.project, a.name), {
+        void this.#work.enqueue(instanceKey(a.project, a.name), {
           kind: 'reread',
           project: a.project,
           name: a.name,
@@ -174,122 +167,26 @@ export class LxdSource implements InventorySource {
         });
         return;
       case 'remove':
-        void this.#enqueue(instanceKey(a.project, a.name), { kind: 'remove', project: a.project, name: a.name });
+        void this.#work.enqueue(instanceKey(a.project, a.name), { kind: 'remove', project: a.project, name: a.name });
         return;
       case 'rename':
-        void this.#enqueue(instanceKey(a.project, a.oldName), { kind: 'remove', project: a.project, name: a.oldName });
-        void this.#enqueue(instanceKey(a.project, a.name), { kind: 'reread', project: a.project, name: a.name });
+        void this.#work.enqueue(instanceKey(a.project, a.oldName), {
+          kind: 'remove',
+          project: a.project,
+          name: a.oldName,
+        });
+        void this.#work.enqueue(instanceKey(a.project, a.name), { kind: 'reread', project: a.project, name: a.name });
         return;
       case 'profile':
         for (const k of this.#known.values())
           if (k.instance.project === a.project && k.profiles.includes(a.profile))
-            void this.#enqueue(k.instance.key, {
+            void this.#work.enqueue(k.instance.key, {
               kind: 'reread',
               project: a.project,
               name: k.instance.name,
               samePid: true,
             });
         return;
-    }
-  }
-
-  #connect(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const ws = this.#client.events(this.#projectQuery);
-      let opened = false;
-      ws.on('open', () => {
-        opened = true;
-        this.#ws = ws;
-        this.connects++;
-        this.#attempt = 0;
-        resolve();
-      });
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) return;
-        try {
-          this.handleEvent(JSON.parse(String(data)) as LxdEvent);
-        } catch (e) {
-          this.#log.warn({ err: e }, 'unreadable LXD event');
-        }
-      });
-      ws.on('error', (e) => {
-        if (!opened) reject(e);
-        else this.#log.warn({ err: e, where: this.#client.where }, 'LXD event stream error');
-      });
-      ws.on('close', () => {
-        if (!opened) return reject(new Error('connection closed before the handshake'));
-        if (this.#ws === ws) this.#ws = undefined;
-        if (!this.#stopped) {
-          this.#log.warn({ where: this.#client.where }, 'LXD event stream closed; reconnecting');
-          this.#scheduleReconnect();
-        }
-      });
-    });
-  }
-
-  #scheduleReconnect(): void {
-    if (this.#stopped) return;
-    const { minMs, maxMs } = this.#opts.backoff ?? { minMs: 250, maxMs: 15_000 };
-    const delay = Math.min(maxMs, minMs * 2 ** this.#attempt++);
-    this.#retryTimer = setTimeout(() => {
-      this.#connect().then(
-        () => {
-          this.#log.info({ where: this.#client.where }, 'LXD event stream reconnected; resyncing');
-          void this.#enqueue('resync', { kind: 'resync' });
-        },
-        (e: unknown) => {
-          this.#log.debug({ err: e, where: this.#client.where, attempt: this.#attempt }, 'LXD still unreachable');
-          this.#scheduleReconnect();
-        },
-      );
-    }, delay);
-  }
-
-  #enqueue(id: string, work: Work): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      let slot = this.#slots.get(id);
-      if (!slot) {
-        slot = { pending: undefined, running: undefined };
-        this.#slots.set(id, slot);
-      }
-      // Work not started yet is replaced: a later read sees everything an earlier one would.
-      slot.pending = { work, done: [...(slot.pending?.done ?? []), resolve] };
-      this.#kick(id, slot);
-    });
-  }
-
-  /** Each instance key (and 'resync') has its own chain, so one busy instance never delays another's events. */
-  #kick(id: string, slot: Slot): void {
-    if (!this.#running || slot.running || !slot.pending) return;
-    slot.running = (async () => {
-      while (slot.pending && this.#running) {
-        const p = slot.pending;
-        slot.pending = undefined;
-        await this.#limit(() => this.#run(p.work)).catch((e: unknown) => {
-          // Typically LXD going away; the closed event stream triggers a reconnect and a full resync.
-          this.#log.warn({ err: e, work: p.work }, 'LXD inventory update failed');
-        });
-        for (const d of p.done) d();
-      }
-      slot.running = undefined;
-      if (!slot.pending && this.#slots.get(id) === slot) this.#slots.delete(id);
-    })();
-  }
-
-  #kickAll(): void {
-    for (const [id, slot] of this.#slots) this.#kick(id, slot);
-  }
-
-  /** At most STATE_READS_IN_PARALLEL pieces of work talk to the server at once. */
-  async #limit<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.#active >= STATE_READS_IN_PARALLEL) await new Promise<void>((r) => this.#waiters.push(r));
-    this.#active++;
-    try {
-      return await fn();
-    } finally {
-      this.#active--;
-      this.#waiters.shift()?.();
     }
   }
 
