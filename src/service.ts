@@ -45,6 +45,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
   const inventory = new Inventory(createSource(config.inventory, log.child({ part: 'inventory' })), {
     log: log.child({ part: 'inventory' }),
     demoInstance: config.guest.demo_instance,
+    pinsFile: join(config.state_dir, 'identity', 'init-pins.json'),
   });
   await inventory.start();
   const ready = new ReadyStore(join(config.state_dir, 'ready'));

@@ -3,6 +3,7 @@
 // the held pidfd, and an init that exited is never resolved from its pid again.
 import type { Logger } from 'pino';
 import { HoldError, holdInit, holdNamespaceFile, type HeldInit, type HeldNamespace } from '../identity/held.ts';
+import type { InitPins } from './init-pins.ts';
 import type { Instance } from './model.ts';
 
 interface InstanceHolds {
@@ -18,9 +19,12 @@ export class Holds {
   /** Inits that exited while held: their pid is never turned into a pidfd again for that instance. */
   readonly #dead = new Map<string, { pid: number; startTime: number | undefined }>();
 
-  constructor(log: Logger, onInitExit: (key: string) => void) {
+  readonly #pins: InitPins | undefined;
+
+  constructor(log: Logger, onInitExit: (key: string) => void, pins?: InitPins) {
     this.#log = log;
     this.#onInitExit = onInitExit;
+    this.#pins = pins;
   }
 
   /** What `instance` holds after this call, reusing what it held already. */
@@ -52,7 +56,8 @@ export class Holds {
   #init(instance: Instance, prev: HeldInit | undefined): HeldInit | undefined {
     const { key, identity: id } = instance;
     const pid = id.initPid!;
-    const wantStart = id.initStartTime;
+    // A pid this gateway held before (perhaps before a restart) must still be the same process.
+    const wantStart = id.initStartTime ?? this.#pins?.startTime(key, pid);
     if (prev && prev.pid === pid) {
       if (prev.exited) {
         // Exited, its exit not delivered yet: the pid is already stale, never open it again.
@@ -69,6 +74,7 @@ export class Holds {
     }
     try {
       const held: HeldInit = holdInit(pid, { startTime: wantStart, cgroup: id.cgroup }, () => this.#exited(key, held));
+      if (held.startTime !== undefined) this.#pins?.set(key, pid, held.startTime);
       return held;
     } catch (e) {
       if (!(e instanceof HoldError)) throw e;
@@ -98,10 +104,17 @@ export class Holds {
     h?.ns?.release();
     this.#byKey.delete(key);
     this.#dead.delete(key);
+    this.#pins?.delete(key);
   }
 
+  /** Close every held descriptor (service stop); the pins stay for the next start. */
   releaseAll(): void {
-    for (const key of [...this.#byKey.keys()]) this.release(key);
+    for (const h of this.#byKey.values()) {
+      h.init?.release();
+      h.ns?.release();
+    }
+    this.#byKey.clear();
+    this.#dead.clear();
   }
 
   /** Descriptors held (for the fd budget log). */

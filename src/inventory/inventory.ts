@@ -10,6 +10,7 @@ import { mechanism } from '../identity/mechanism.ts';
 import { closeFd, openPidfd, pidnsInode } from '../identity/pidfd.ts';
 import { type IdMapRange, mapId, parseLxdIdmap } from '../identity/procfs.ts';
 import { Holds } from './holds.ts';
+import { InitPins } from './init-pins.ts';
 import type { Instance, InventoryChange, InventorySource } from './model.ts';
 
 export interface Resolved {
@@ -42,15 +43,23 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   readonly #byAddress = new Map<string, Entry>();
   readonly #byToken = new Map<string, Entry>();
 
-  constructor(source: InventorySource, opts: { log: Logger; demoInstance?: string | undefined }) {
+  readonly #pins: InitPins | undefined;
+
+  /** `pinsFile`: where held init pids and their start times survive restarts (see init-pins.ts). */
+  constructor(
+    source: InventorySource,
+    opts: { log: Logger; demoInstance?: string | undefined; pinsFile?: string | undefined },
+  ) {
     super();
     this.source = source;
     this.#log = opts.log;
     this.#demoInstance = opts.demoInstance;
-    this.#holds = new Holds(opts.log, (key) => this.#initExited(key));
+    this.#pins = opts.pinsFile === undefined ? undefined : new InitPins(opts.pinsFile, opts.log);
+    this.#holds = new Holds(opts.log, (key) => this.#initExited(key), this.#pins);
   }
 
   async start(): Promise<void> {
+    this.#pins?.load();
     const limit = raiseFdLimit();
     this.#log.info(
       { mechanism: mechanism().name, fd_soft_limit: limit?.soft, fd_hard_limit: limit?.hard },
@@ -81,6 +90,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   async stop(): Promise<void> {
     await this.source.stop();
     this.#holds.releaseAll();
+    await this.#pins?.flush();
   }
 
   /** Descriptors held for indexed instances. */

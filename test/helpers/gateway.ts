@@ -16,7 +16,8 @@ export interface TestGateway {
   removeInstance(name: string): void;
   /** Wait until the inventory reflects a predicate. */
   until(pred: () => boolean, ms?: number): Promise<void>;
-  close(): Promise<void>;
+  /** Stop the service; `keep` leaves its folders for a restart (startGateway({ dir })). */
+  close(opts?: { keep?: boolean }): Promise<void>;
 }
 
 export async function startGateway(
@@ -30,12 +31,14 @@ export async function startGateway(
     logStream?: NodeJS.WritableStream;
     /** Extra `inventory:` keys (e.g. settle, max_file_size). */
     inventory?: Record<string, unknown>;
+    /** Restart on the folders of a gateway closed with { keep: true } (same inventory and state). */
+    dir?: string;
   } = {},
 ): Promise<TestGateway> {
-  const dir = mkdtempSync(join(tmpdir(), 'gg-test-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gg-test-'));
   chmodSync(dir, 0o755); // guests (other uids, unprivileged containers) must reach the socket folder
   const inv = join(dir, 'inventory');
-  mkdirSync(inv);
+  mkdirSync(inv, { recursive: true });
   const writeInstance = (doc: Record<string, unknown>): void => {
     const tmp = join(inv, `.${String(doc.name)}.tmp`);
     writeFileSync(tmp, yaml.dump(doc));
@@ -68,9 +71,9 @@ export async function startGateway(
         await new Promise((r) => setTimeout(r, 10));
       }
     },
-    close: async () => {
+    close: async ({ keep = false } = {}) => {
       await service.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!keep) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -114,6 +114,45 @@ describe('identity under pid and namespace recycling', () => {
     }
   }, 120_000);
 
+  it('finding 2 across a restart: an init pid reused while guestgate was down is never held again', async () => {
+    const b = await ns();
+    const c = await ns();
+    const first = await startGateway();
+    let second: TestGateway | undefined;
+    const inC = Forker.inNamespace(c);
+    try {
+      // No cgroup and no init_start_time in the files: only what guestgate pinned can tell the pids apart.
+      first.writeInstance({ name: 'pin-b', config: { 'user.secret': 'b-secret' }, identity: { init_pid: b.initPid } });
+      first.writeInstance({ name: 'pin-c', config: { 'user.secret': 'c-secret' }, identity: { init_pid: c.initPid } });
+      await first.until(
+        () =>
+          first.service.inventory.resolve(factsOfPidns(b.pidns))?.instance.key === 'pin-b' &&
+          first.service.inventory.resolve(factsOfPidns(c.pidns))?.instance.key === 'pin-c',
+      );
+      await first.close({ keep: true });
+      const stalePid = b.initPid;
+      await b.close(); // B stops while guestgate is down: no exit event can reach anyone
+      let tries = 0;
+      while (!(await reuseBy(stalePid, inC, c.pidns))) {
+        await inC.ask('kill');
+        if (++tries > 200) throw new Error(`pid ${stalePid} could not be handed to instance pin-c in 200 tries`);
+      }
+      second = await startGateway({ dir: first.dir });
+      const inv = second.service.inventory;
+      await second.until(() => inv.get('pin-b') !== undefined && inv.get('pin-c') !== undefined);
+      // pin-b's file still says init_pid <stalePid>, which is now a process of pin-c.
+      expect(inv.resolve(readCallerFacts({ pid: stalePid, uid: 0, gid: 0 })!)?.instance.key).toBe('pin-c');
+      const r = await curlIn(c, second.socket, '/1.0/config/user.secret');
+      expect([r.status, r.body]).toEqual([200, 'c-secret']);
+      console.log(
+        `init pid ${stalePid} reused by pin-c while guestgate was down (${tries + 1} tries): pin-b never held it`,
+      );
+    } finally {
+      inC.close();
+      await second?.close();
+    }
+  }, 120_000);
+
   it("finding 1: a dead instance's nsfs inode handed to a nested namespace in another instance is never answered as it", async () => {
     const a = await ns({ userns: USERNS });
     gw.writeInstance({ name: 'ino-a', config: { 'user.secret': 'a-secret' }, identity: { init_pid: a.initPid } });
