@@ -72,7 +72,7 @@ async function open(
   );
 
   const upstreams = cfg.upstreams.map(createUpstream);
-  const lookup = new Lookup(catalog, upstreams, log);
+  const lookup = new Lookup(catalog, upstreams, log, cfg.lookup_ttl);
   const store = { cacheDir, modes, live };
   const fills = new FillRegistry(store, catalog, (ref) => lookup.candidatesFor(ref), log);
   const exporter = new Exporter(cacheDir, catalog, fills, log);
