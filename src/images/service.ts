@@ -77,13 +77,28 @@ async function open(
   const fills = new FillRegistry(store, catalog, (ref) => lookup.candidatesFor(ref), log);
   const exporter = new Exporter(cacheDir, catalog, fills, log);
   let closed = false;
+  const inFlight = new Map<object, { fingerprint: string; since: number }>();
+  let drained: (() => void) | undefined;
 
   return {
     cacheDir,
     lookup: (fp, mode) => lookup.lookup(fp, mode),
     async serveExport(req, res, ref, opts) {
       if (closed) throw new GuestgateError('E_CLOSED', 'image service is shutting down', {});
-      await exporter.serve(req, res, ref, opts);
+      const token = {};
+      inFlight.set(token, { fingerprint: ref.fingerprint, since: Date.now() });
+      try {
+        await exporter.serve(req, res, ref, opts);
+        // serve() resolves once the bytes are handed to the socket: wait until the guest has them.
+        if (!res.writableFinished && !res.destroyed)
+          await new Promise<void>((r) => {
+            res.once('finish', r);
+            res.once('close', r);
+          });
+      } finally {
+        inFlight.delete(token);
+        if (inFlight.size === 0) drained?.();
+      }
     },
     async list() {
       return catalog.list().map((m) => toInfo(m, catalog.isPinned(m)));
@@ -128,6 +143,22 @@ async function open(
         evictions,
         upstreamErrors: lookup.upstreamErrors + f.upstreamErrors,
       };
+    },
+    async drain(timeoutMs) {
+      closed = true;
+      const running = () =>
+        [...inFlight.values()].map((e) => ({ ...e, seconds: Math.round((Date.now() - e.since) / 1000) }));
+      if (inFlight.size === 0) return;
+      log.info({ exports: running(), timeout_ms: timeoutMs }, 'draining: waiting for exports in flight');
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await new Promise<boolean>((resolve) => {
+        drained = () => resolve(true);
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      clearTimeout(timer);
+      drained = undefined;
+      if (!ended) log.warn({ exports: running() }, 'drain timeout: exports still running are cut');
+      else log.info('drained: every export in flight finished');
     },
     async close() {
       closed = true;

@@ -26,6 +26,7 @@ export function imagesConfig(over: Partial<ImagesConfig> = {}): ImagesConfig {
     file_mode: 0o600,
     upstreams: [],
     lookup_ttl: 5_000,
+    drain_timeout: 300_000,
     ...over,
   };
 }

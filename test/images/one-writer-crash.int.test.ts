@@ -47,7 +47,7 @@ it('refuses a second writer with the holder pid; takes over the lock of a killed
   // The killed gateway's lock file is still there; the offline CLI sees no live holder and proceeds.
   const after = await cli(['cache', 'gc', '--config', other, '-o', 'json']);
   expect(after.code, after.stderr).toBe(0);
-});
+}, 180_000);
 
 it('kill -9 during fills and CLI imports through the daemon: no lost acknowledged import, no corrupt blob', async () => {
   l = layout({ demo: DEMO_IMAGES }, '');
@@ -114,4 +114,4 @@ it('kill -9 during fills and CLI imports through the daemon: no lost acknowledge
     gw.kill('SIGTERM');
     await new Promise((r) => gw.once('exit', r));
   }
-});
+}, 300_000);

@@ -78,6 +78,8 @@ export const imagesSection = (ctx: PathContext) =>
     upstreams: opt(list(upstream(ctx)), () => []),
     /** Upstreams without change events (dir, simplestreams): how long an answer (existence, flags) is reused. */
     lookup_ttl: opt(duration(), 5_000),
+    /** On SIGTERM: how long exports in flight may run on before the process exits anyway. */
+    drain_timeout: opt(duration(), 5 * 60_000),
   });
 
 export type ImagesConfig = ReturnType<ReturnType<typeof imagesSection>>;
