@@ -119,6 +119,10 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
     nocloud,
     reload: () => inventory.reload(),
     stop: async () => {
+      // Stop accepting guests first, then let image exports in flight finish (images.drain_timeout).
+      guest.server.close();
+      guest.server.closeIdleConnections();
+      await images.drain(config.images.drain_timeout);
       await Promise.all([admin?.close(), nocloud?.close()]);
       hostEvents.close();
       await guest.close();

@@ -87,6 +87,8 @@ try {
       pinned: [],
       file_mode: 0o600,
       upstreams: [{ type: 'dir', path: upstream, public: true }],
+      lookup_ttl: 5_000,
+      drain_timeout: 300_000,
     },
     { stateDir: join(dir, 'state'), log: pino({ level: 'silent' }) },
   );

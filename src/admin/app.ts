@@ -9,6 +9,7 @@ import * as inst from './routes/instances.ts';
 import { getState } from './routes/state.ts';
 import { streamHostEvents } from './routes/events.ts';
 import { cacheStats, healthz, listImages, metrics } from './routes/ops.ts';
+import * as img from './routes/images.ts';
 
 export function createAdminApp(deps: AdminDeps): Koa {
   const app = new Koa();
@@ -30,7 +31,12 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.get(`${I}/state`, getState(deps));
   router.get('/1.0/events', streamHostEvents(deps));
   router.get('/1.0/images', listImages(deps));
+  router.post('/1.0/images', img.importImage(deps));
+  router.delete('/1.0/images/:fingerprint', img.removeImage(deps));
+  router.patch('/1.0/images/:fingerprint', img.patchImage(deps));
   router.get('/1.0/cache', cacheStats(deps));
+  router.post('/1.0/cache/verify', img.verifyCache(deps));
+  router.post('/1.0/cache/gc', img.gcCache(deps));
 
   app.use(errorsAndMetrics(deps));
   app.use(router.routes());

@@ -8,7 +8,10 @@ import type { InstanceService } from './instances.ts';
 import type { Observability } from '../metrics/observability.ts';
 
 /** The slice of the image service the admin API uses. */
-export type AdminImages = Pick<ImageService, 'list' | 'stats'>;
+export type AdminImages = Pick<
+  ImageService,
+  'list' | 'stats' | 'importStream' | 'resolve' | 'remove' | 'pin' | 'verify' | 'gc'
+>;
 
 export interface AdminDeps {
   readonly inventory: Inventory;
@@ -16,7 +19,7 @@ export interface AdminDeps {
   readonly instances: InstanceService;
   readonly events: HostEvents;
   readonly obs: Observability;
-  /** The image cache views (list and stats). */
+  /** The image cache: views, and the writes the daemon makes as the cache's only writer. */
   readonly images: AdminImages;
   readonly maxBody: number;
   /** Cap for readiness long-polls, ms. */

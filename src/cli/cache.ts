@@ -1,10 +1,10 @@
-// `guestgate cache ls | verify | gc`: the image cache, offline (works on the cache folder itself).
+// `guestgate cache ls | verify | gc`: the image cache, through a running gateway's admin API, or
+// on the cache folder itself (under its lock) when no gateway runs.
 import { Command } from 'commander';
-import { loadConfig } from '../config/load.ts';
-import { defaultCacheDir } from '../images/store/paths.ts';
 import { gcCache, readManifests, verifyCache, type StepReport } from '../images/store/maintenance.ts';
 import { manifestSize } from '../images/store/manifest.ts';
-import { storeModes, type StoreModes } from '../images/store/blobs.ts';
+import type { ImageInfo } from '../images/types.ts';
+import { cacheSettings, runningGateway, withCache } from './cache-access.ts';
 import {
   configOption,
   humanBytes,
@@ -14,6 +14,8 @@ import {
   ttyProgress,
   type OutputFormat,
 } from './output.ts';
+
+export { cacheSettings, type CacheSettings } from './cache-access.ts';
 
 export interface CliIo {
   out: (s: string) => void;
@@ -25,23 +27,6 @@ const stdio: CliIo = { out: (s) => void process.stdout.write(s) };
 export const offlineVerb = (parent: Command, name: string, description: string): Command =>
   parent.command(name).description(description).addOption(configOption()).addOption(outputOption());
 
-export interface CacheSettings {
-  readonly cacheDir: string;
-  readonly maxSize: number;
-  readonly pinned: readonly string[];
-  readonly modes: StoreModes;
-}
-
-export function cacheSettings(configFile: string): CacheSettings {
-  const cfg = loadConfig(configFile);
-  return {
-    modes: storeModes(cfg.images.file_mode),
-    cacheDir: defaultCacheDir(cfg.images, cfg.state_dir),
-    maxSize: cfg.images.max_size,
-    pinned: cfg.images.pinned,
-  };
-}
-
 const stepsTable = (steps: StepReport[]): string =>
   recordTable(
     steps.map((s) => ({ step: s.step, checked: s.checked, removed: s.removed, bytes: humanBytes(s.bytes), ms: s.ms })),
@@ -50,13 +35,17 @@ const stepsTable = (steps: StepReport[]): string =>
 
 export function cacheCommand(io: CliIo = stdio): Command {
   const cmd = new Command('cache').description(
-    'inspect and maintain the image cache (offline; stop the service for verify/gc)',
+    'inspect and maintain the image cache (through the running gateway, else on the folder under its lock)',
   );
 
   offlineVerb(cmd, 'ls', 'summary of the cache: folder, images, bytes, bound').action(
     async (o: { config: string; output: OutputFormat }) => {
       const s = cacheSettings(o.config);
-      const { ok, bad } = await readManifests(s.cacheDir);
+      const gw = await runningGateway(s);
+      // A running gateway's index is the truth; offline, the manifests on disk.
+      const { ok, bad } = gw
+        ? { ok: await gw.call<ImageInfo[]>('GET', '/1.0/images'), bad: [] }
+        : await readManifests(s.cacheDir);
       const bytes = ok.reduce((n, m) => n + manifestSize(m), 0);
       const pinned = ok.filter((m) => m.pinned || s.pinned.includes(m.fingerprint));
       const data = {
@@ -88,7 +77,10 @@ export function cacheCommand(io: CliIo = stdio): Command {
     'sweep tmp files, check manifests, re-hash every blob, drop what is broken or unreferenced',
   ).action(async (o: { config: string; output: OutputFormat }) => {
     const s = cacheSettings(o.config);
-    const steps = await verifyCache(s.cacheDir, s.modes, ttyProgress(io.progress));
+    const steps = await withCache(s, 'cache verify', {
+      online: (gw) => gw.call<StepReport[]>('POST', '/1.0/cache/verify'),
+      offline: () => verifyCache(s.cacheDir, s.modes, ttyProgress(io.progress)),
+    });
     io.out(render(o.output, steps, () => stepsTable(steps)));
   });
 
@@ -98,7 +90,11 @@ export function cacheCommand(io: CliIo = stdio): Command {
     'sweep tmp files, drop unreferenced blobs, evict least recently used images down to images.max_size',
   ).action(async (o: { config: string; output: OutputFormat }) => {
     const s = cacheSettings(o.config);
-    const steps = await gcCache(s.cacheDir, s.maxSize, s.pinned, s.modes);
+    const steps = await withCache(s, 'cache gc', {
+      // The gateway applies the bound it was started with (a changed max_size takes effect at its restart).
+      online: (gw) => gw.call<StepReport[]>('POST', '/1.0/cache/gc'),
+      offline: () => gcCache(s.cacheDir, s.maxSize, s.pinned, s.modes),
+    });
     io.out(render(o.output, steps, () => stepsTable(steps)));
   });
 

@@ -1,6 +1,7 @@
 // The CLI's side of the admin API: HTTP over the admin unix socket, {"error": {...}} bodies turned
 // back into GuestgateErrors (same codes, so exit codes follow), a clear word when nothing listens.
 import { request } from 'node:http';
+import type { Readable } from 'node:stream';
 import { GuestgateError, type ErrorCode } from '../errors.ts';
 import { loadConfig } from '../config/load.ts';
 import { adminSocketPath } from '../config/sections/admin.ts';
@@ -31,7 +32,8 @@ export class AdminClient {
     this.socket = socket;
   }
 
-  raw(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Response> {
+  /** One request; a Readable body is streamed (the caller sets its Content-Length). */
+  raw(method: string, path: string, body?: string | Readable, headers: Record<string, string> = {}): Promise<Response> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -41,7 +43,7 @@ export class AdminClient {
           headers: {
             Host: 'guestgate',
             ...headers,
-            ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+            ...(typeof body === 'string' ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),
           },
         },
         (res) => {
@@ -74,7 +76,10 @@ export class AdminClient {
           );
         else reject(e);
       });
-      req.end(body);
+      if (body !== undefined && typeof body !== 'string') {
+        body.on('error', (e) => req.destroy(e));
+        body.pipe(req);
+      } else req.end(body);
     });
   }
 

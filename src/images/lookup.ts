@@ -1,6 +1,10 @@
-// Which image a fingerprint (or prefix) names: the cache first, then every upstream at once.
-// Upstream answers are reused for a few seconds (64 guests asking at once cost one query) and
-// remembered per ImageRef, so the fill that follows a lookup does not ask again.
+// Which image a fingerprint (or prefix) names, and whether a guest may have it: decided per request
+// from the server's current state. A cached image's bytes stay, but its permission comes from the
+// upstream it came from (public/cached flags, existence), as that upstream says now. Answers are
+// reused only while they cannot be older than a change: for LXD/Incus until the server's image
+// lifecycle events say it changed (and not at all while the event stream is down); for other
+// upstreams for images.lookup_ttl. Answers are also remembered per ImageRef, so the fill that
+// follows a lookup does not ask again.
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
 import { GuestgateError, isGuestgateError } from '../errors.ts';
@@ -10,21 +14,23 @@ import { manifestSize, type Manifest } from './store/manifest.ts';
 import { visible, type ImageRef } from './types.ts';
 import type { Upstream, UpstreamImage } from './upstreams/index.ts';
 
-/** How long an upstream's answer to a lookup is reused. */
-const LOOKUP_TTL_MS = 5_000;
+/** Longest reuse of an answer even while the upstream's change events flow (a safety net). */
+const EVENTS_TTL_MS = 60_000;
+
+type Flags = { readonly public: boolean; readonly cached: boolean };
 
 export interface Candidate {
   readonly upstream: Upstream;
   readonly image: UpstreamImage;
 }
 
-const refFromManifest = (m: Manifest): ImageRef => ({
+const refFromManifest = (m: Manifest, now: Flags): ImageRef => ({
   fingerprint: m.fingerprint,
   kind: m.kind,
   type: m.type,
   size: manifestSize(m),
-  public: m.public,
-  cached: m.cached,
+  public: now.public,
+  cached: now.cached,
   inCache: true,
   source: 'cache',
 });
@@ -34,13 +40,27 @@ export class Lookup {
   readonly #upstreams: readonly Upstream[];
   readonly #log: Logger;
   readonly #candidatesOf = new WeakMap<ImageRef, Candidate[]>();
-  readonly #found = new LRUCache<string, Promise<UpstreamImage[]>>({ max: 4096, ttl: LOOKUP_TTL_MS });
+  readonly #found = new LRUCache<string, Promise<UpstreamImage[]>>({ max: 4096 });
+  /** Per upstream: bumped by every change it reports, so an answer read across a change is not kept. */
+  readonly #gen: number[];
+  readonly #ttl: number;
   #upstreamErrors = 0;
 
-  constructor(catalog: Catalog, upstreams: readonly Upstream[], log: Logger) {
+  constructor(catalog: Catalog, upstreams: readonly Upstream[], log: Logger, ttlMs = 5_000) {
     this.#catalog = catalog;
     this.#upstreams = upstreams;
     this.#log = log;
+    this.#ttl = ttlMs;
+    this.#gen = upstreams.map(() => 0);
+    upstreams.forEach((u, i) =>
+      u.changes?.onChange((fp) => {
+        this.#gen[i]!++;
+        for (const key of [...this.#found.keys()]) {
+          const [at, prefix = ''] = key.split('\0');
+          if (Number(at) === i && (fp === undefined || fp.startsWith(prefix))) this.#found.delete(key);
+        }
+      }),
+    );
   }
 
   /** Failed upstream queries so far (unreachable, bad answers). */
@@ -53,10 +73,16 @@ export class Lookup {
     if (mode === 'exact' && q.length !== 64) return undefined;
     // Hot path: a full fingerprint already cached never needs an upstream.
     const exact = q.length === 64 ? this.#catalog.peek(q) : undefined;
-    if (exact) return visible(exact) ? refFromManifest(exact) : undefined;
+    if (exact) {
+      const now = await this.#flagsNow(exact);
+      return now && visible(now) ? refFromManifest(exact, now) : undefined;
+    }
 
     const refs = new Map<string, ImageRef>();
-    for (const m of this.#catalog.find(q)) if (visible(m)) refs.set(m.fingerprint, refFromManifest(m));
+    for (const m of this.#catalog.find(q)) {
+      const now = await this.#flagsNow(m);
+      if (now && visible(now)) refs.set(m.fingerprint, refFromManifest(m, now));
+    }
     const remote = await this.#upstreamMatches(q);
     for (const [fp, cands] of remote) {
       if (refs.has(fp) || this.#catalog.peek(fp)) continue; // the cached copy's flags decide
@@ -92,14 +118,45 @@ export class Lookup {
     return (await this.#upstreamMatches(ref.fingerprint)).get(ref.fingerprint)?.filter((c) => visible(c.image)) ?? [];
   }
 
+  /**
+   * A cached image's flags as its upstream says now; undefined when the upstream no longer has it.
+   * Imported images (and images from an upstream no longer configured) keep their manifest's flags,
+   * and so do images whose upstream cannot be reached (logged): the server cannot change them then.
+   */
+  async #flagsNow(m: Manifest): Promise<Flags | undefined> {
+    const i = this.#upstreams.findIndex((u) => u.name === m.source);
+    if (i < 0) return m;
+    try {
+      return (await this.#findIn(i, m.fingerprint)).find((x) => x.fingerprint === m.fingerprint);
+    } catch (e) {
+      if (isGuestgateError(e, 'E_IMAGE_AMBIGUOUS')) return undefined;
+      this.#upstreamErrors++;
+      this.#log.warn(
+        { upstream: m.source, fingerprint: m.fingerprint, err: (e as Error).message },
+        'image upstream unreachable: using the flags recorded when the image was cached',
+      );
+      return m;
+    }
+  }
+
   #findIn(i: number, prefix: string): Promise<UpstreamImage[]> {
     const key = `${i}\0${prefix}`;
-    let p = this.#found.get(key);
-    if (!p) {
-      p = this.#upstreams[i]!.find(prefix);
-      this.#found.set(key, p);
-      p.catch(() => this.#found.delete(key));
-    }
+    const cached = this.#found.get(key);
+    if (cached) return cached;
+    const u = this.#upstreams[i]!;
+    const gen = this.#gen[i];
+    // In flight, an answer is shared (64 guests asking at once cost one query); once settled it is
+    // kept only while it cannot be older than a change.
+    const keep = u.changes ? (u.changes.connected ? EVENTS_TTL_MS : 0) : this.#ttl;
+    const p = u.find(prefix);
+    this.#found.set(key, p, { ttl: Math.max(keep, EVENTS_TTL_MS) });
+    const forget = (): void => {
+      if (this.#found.peek(key) === p) this.#found.delete(key);
+    };
+    p.then(() => {
+      if (keep === 0 || this.#gen[i] !== gen) forget();
+      else if (this.#found.peek(key) === p) this.#found.set(key, p, { ttl: keep });
+    }, forget);
     return p;
   }
 

@@ -4,11 +4,14 @@ import type { Logger } from 'pino';
 import type { ImagesConfig } from '../config/sections/images.ts';
 import { GuestgateError } from '../errors.ts';
 import { Exporter } from './export/export.ts';
-import { importImage } from './fill/importer.ts';
+import { importImage, importStream } from './fill/importer.ts';
 import { FillRegistry } from './fill/registry.ts';
 import { parseFingerprint } from './fingerprint.ts';
 import { Lookup } from './lookup.ts';
-import { ensureLayout, storeModes, sweepTmp } from './store/blobs.ts';
+import { ensureLayout, LiveTmp, storeModes, sweepTmp } from './store/blobs.ts';
+import { lockCache } from './store/lock.ts';
+import { gcOnline, verifyOnline } from './store/online.ts';
+import { mkdirDurable } from '../util/atomic-write.ts';
 import { Catalog } from './store/catalog.ts';
 import { manifestSize } from './store/manifest.ts';
 import { defaultCacheDir } from './store/paths.ts';
@@ -17,19 +20,39 @@ import { createUpstream } from './upstreams/index.ts';
 
 export async function createImageService(
   cfg: ImagesConfig,
-  deps: { stateDir: string; log: Logger },
+  deps: { stateDir: string; log: Logger; role?: string },
 ): Promise<ImageService> {
   const cacheDir = defaultCacheDir(cfg, deps.stateDir);
   const modes = storeModes(cfg.file_mode);
   const log = deps.log.child({ component: 'images' });
+  await mkdirDurable(cacheDir, modes.dir);
+  // The daemon is the cache's only writer: a second gateway, or the CLI working offline, is refused.
+  const lock = await lockCache(cacheDir, deps.role ?? `guestgate serve (pid ${process.pid})`);
+  try {
+    return await open(cfg, cacheDir, modes, log, lock.release);
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+async function open(
+  cfg: ImagesConfig,
+  cacheDir: string,
+  modes: ReturnType<typeof storeModes>,
+  log: Logger,
+  unlock: () => Promise<void>,
+): Promise<ImageService> {
   await ensureLayout(cacheDir, modes);
   const swept = await sweepTmp(cacheDir);
+  const live = new LiveTmp();
   let evictions = 0;
   const { catalog, dropped, orphans } = await Catalog.load({
     cacheDir,
     maxSize: cfg.max_size,
     pinned: new Set(cfg.pinned),
     modes,
+    live,
     log,
     onEvict: (m) => {
       evictions++;
@@ -49,25 +72,57 @@ export async function createImageService(
   );
 
   const upstreams = cfg.upstreams.map(createUpstream);
-  const lookup = new Lookup(catalog, upstreams, log);
-  const fills = new FillRegistry({ cacheDir, modes }, catalog, (ref) => lookup.candidatesFor(ref), log);
+  const lookup = new Lookup(catalog, upstreams, log, cfg.lookup_ttl);
+  const store = { cacheDir, modes, live };
+  const fills = new FillRegistry(store, catalog, (ref) => lookup.candidatesFor(ref), log);
   const exporter = new Exporter(cacheDir, catalog, fills, log);
   let closed = false;
+  const inFlight = new Map<object, { fingerprint: string; since: number }>();
+  let drained: (() => void) | undefined;
 
   return {
     cacheDir,
     lookup: (fp, mode) => lookup.lookup(fp, mode),
     async serveExport(req, res, ref, opts) {
       if (closed) throw new GuestgateError('E_CLOSED', 'image service is shutting down', {});
-      await exporter.serve(req, res, ref, opts);
+      const token = {};
+      inFlight.set(token, { fingerprint: ref.fingerprint, since: Date.now() });
+      try {
+        await exporter.serve(req, res, ref, opts);
+        // serve() resolves once the bytes are handed to the socket: wait until the guest has them.
+        if (!res.writableFinished && !res.destroyed)
+          await new Promise<void>((r) => {
+            res.once('finish', r);
+            res.once('close', r);
+          });
+      } finally {
+        inFlight.delete(token);
+        if (inFlight.size === 0) drained?.();
+      }
     },
     async list() {
       return catalog.list().map((m) => toInfo(m, catalog.isPinned(m)));
     },
     async import(files, io) {
-      const m = await importImage({ cacheDir, modes }, catalog, files, io);
+      const m = await importImage(store, catalog, files, io);
       return toInfo(m, catalog.isPinned(m));
     },
+    async importStream(fingerprint, source, parts, io) {
+      const m = await importStream(store, catalog, parseFingerprint(fingerprint), source, parts, io);
+      return toInfo(m, catalog.isPinned(m));
+    },
+    resolve(prefix) {
+      const hits = catalog.find(parseFingerprint(prefix));
+      if (hits.length > 1)
+        throw new GuestgateError('E_IMAGE_AMBIGUOUS', `more than one cached image matches ${prefix}`, {
+          fingerprint: prefix,
+        });
+      if (!hits[0])
+        throw new GuestgateError('E_IMAGE_NOT_FOUND', `no cached image matches ${prefix}`, { fingerprint: prefix });
+      return toInfo(hits[0], catalog.isPinned(hits[0]));
+    },
+    verify: () => verifyOnline({ cacheDir, catalog, live }),
+    gc: () => gcOnline({ cacheDir, catalog, live }),
     async remove(input) {
       return catalog.remove(parseFingerprint(input));
     },
@@ -89,11 +144,28 @@ export async function createImageService(
         upstreamErrors: lookup.upstreamErrors + f.upstreamErrors,
       };
     },
+    async drain(timeoutMs) {
+      closed = true;
+      const running = () =>
+        [...inFlight.values()].map((e) => ({ ...e, seconds: Math.round((Date.now() - e.since) / 1000) }));
+      if (inFlight.size === 0) return;
+      log.info({ exports: running(), timeout_ms: timeoutMs }, 'draining: waiting for exports in flight');
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await new Promise<boolean>((resolve) => {
+        drained = () => resolve(true);
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      clearTimeout(timer);
+      drained = undefined;
+      if (!ended) log.warn({ exports: running() }, 'drain timeout: exports still running are cut');
+      else log.info('drained: every export in flight finished');
+    },
     async close() {
       closed = true;
       await fills.close(new GuestgateError('E_CLOSED', 'image service closed', {}));
       await catalog.settle();
       for (const u of upstreams) await u.close?.();
+      await unlock();
     },
   };
 }

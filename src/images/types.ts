@@ -1,6 +1,8 @@
 // What the image service offers its callers (guest API, admin API, CLI), as types only.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ImportOptions } from './fill/importer.ts';
+import type { StepReport } from './store/maintenance.ts';
+import type { StreamPart } from './upstreams/files.ts';
 import { manifestSize, type ImageKind, type ImageType, type Manifest } from './store/manifest.ts';
 
 export interface ImageRef {
@@ -41,9 +43,23 @@ export interface ImageService {
   list(): Promise<ImageInfo[]>;
   /** Import local files (one unified file, or metadata + rootfs). */
   import(files: readonly string[], opts?: Omit<ImportOptions, 'onBytes'>): Promise<ImageInfo>;
+  /** Import bytes streamed in (admin API): parts back to back; verified against `fingerprint`. */
+  importStream(
+    fingerprint: string,
+    source: AsyncIterable<Buffer>,
+    parts: readonly StreamPart[],
+    opts?: Omit<ImportOptions, 'onBytes'>,
+  ): Promise<ImageInfo>;
+  /** The one cached image a fingerprint prefix names (E_IMAGE_NOT_FOUND / E_IMAGE_AMBIGUOUS otherwise). */
+  resolve(prefix: string): ImageInfo;
   remove(fingerprint: string): Promise<boolean>;
+  /** Maintenance on the live index (nothing it serves vanishes behind its back). */
+  verify(): Promise<StepReport[]>;
+  gc(): Promise<StepReport[]>;
   pin(fingerprint: string, pinned: boolean): Promise<ImageInfo | undefined>;
   stats(): ImageStats;
+  /** Stopping: new exports are refused; resolves when those in flight ended, or after `timeoutMs` (logs what still runs). */
+  drain(timeoutMs: number): Promise<void>;
   readonly cacheDir: string;
   close(): Promise<void>;
 }

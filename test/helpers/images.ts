@@ -19,7 +19,16 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
 }
 
 export function imagesConfig(over: Partial<ImagesConfig> = {}): ImagesConfig {
-  return { cache_dir: undefined, max_size: 1024 ** 3, pinned: [], file_mode: 0o600, upstreams: [], ...over };
+  return {
+    cache_dir: undefined,
+    max_size: 1024 ** 3,
+    pinned: [],
+    file_mode: 0o600,
+    upstreams: [],
+    lookup_ttl: 5_000,
+    drain_timeout: 300_000,
+    ...over,
+  };
 }
 
 export async function service(stateDir: string, over: Partial<ImagesConfig> = {}): Promise<ImageService> {

@@ -76,6 +76,10 @@ export const imagesSection = (ctx: PathContext) =>
     /** Mode of cached blobs and manifests; folders get the same plus x where r is set. Private by default. */
     file_mode: opt(fileMode(), 0o600),
     upstreams: opt(list(upstream(ctx)), () => []),
+    /** Upstreams without change events (dir, simplestreams): how long an answer (existence, flags) is reused. */
+    lookup_ttl: opt(duration(), 5_000),
+    /** On SIGTERM: how long exports in flight may run on before the process exits anyway. */
+    drain_timeout: opt(duration(), 5 * 60_000),
   });
 
 export type ImagesConfig = ReturnType<ReturnType<typeof imagesSection>>;

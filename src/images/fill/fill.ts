@@ -6,7 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { GuestgateError, isGuestgateError } from '../../errors.ts';
-import { commitBlob, tmpName, type StoreModes } from '../store/blobs.ts';
+import { commitBlob, tmpName, type LiveTmp, type StoreModes } from '../store/blobs.ts';
 import {
   nextPartRoles,
   partsKind,
@@ -34,6 +34,8 @@ export interface FillResult {
 export interface FillStore {
   readonly cacheDir: string;
   readonly modes: StoreModes;
+  /** A running service's register of tmp files in use (absent offline, where the lock excludes others). */
+  readonly live?: LiveTmp;
 }
 
 export class Fill {
@@ -179,6 +181,8 @@ export class Fill {
       this.#reject(err);
       throw err;
     } finally {
+      // Committed blobs are the catalog's now (indexed by finalize), or unreferenced leftovers for gc.
+      for (const d of this.#held.splice(0)) this.#store.live?.releaseBlob(d);
       if (this.#interest === 0) await this.#closeFiles();
     }
   }
@@ -196,7 +200,9 @@ export class Fill {
           throw new GuestgateError('E_UPSTREAM', 'part started before the previous ended', {});
         if (this.signal.aborted) throw this.signal.reason;
         this.#combined ??= createHash('sha256');
-        const tmp = tmpName(this.#store.cacheDir, `${this.fingerprint}.${this.#parts.length}`);
+        const label = `${this.fingerprint}.${this.#parts.length}`;
+        const live = this.#store.live;
+        const tmp = live ? live.claim(this.#store.cacheDir, label) : tmpName(this.#store.cacheDir, label);
         const fh = await open(tmp, 'wx+', this.#store.modes.file);
         this.#parts.push(newPart(role, fh, tmp, size));
         this.#wake();
@@ -248,7 +254,8 @@ export class Fill {
     const parts: ManifestPart[] = [];
     for (const p of this.#parts) {
       const digest = p.role === 'unified' ? found : p.digest!;
-      await commitBlob(this.#store.cacheDir, p.tmp, digest, this.#store.modes);
+      this.#held.push(digest);
+      await commitBlob(this.#store.cacheDir, p.tmp, digest, this.#store.modes, this.#store.live);
       parts.push({ role: p.role, digest, size: p.written, ext: p.ext ?? '' });
     }
     const type: ImageType = roles.at(-1) === 'rootfs.img' ? 'virtual-machine' : (image.type ?? 'container');
@@ -264,9 +271,12 @@ export class Fill {
     for (const p of parts) {
       await p.chain.catch(() => {});
       await rm(p.tmp, { force: true });
+      this.#store.live?.release(p.tmp);
     }
   }
   #dead: FillPart[] = [];
+  /** Blobs this fill committed and holds until its manifest is indexed. */
+  #held: string[] = [];
 
   async #closeFiles(): Promise<void> {
     if (this.#closed || this.#state === 'running') return;

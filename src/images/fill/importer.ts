@@ -9,7 +9,8 @@ import { Fill, type FillStore } from './fill.ts';
 import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
 import { buildManifest } from './manifest-build.ts';
 import type { Manifest, PartRole } from '../store/manifest.ts';
-import { filesUpstream, type LocalFile } from '../upstreams/files.ts';
+import { filesUpstream, streamUpstream, type LocalFile, type StreamPart } from '../upstreams/files.ts';
+import type { Upstream } from '../upstreams/types.ts';
 
 export interface ImportOptions {
   readonly public?: boolean;
@@ -52,11 +53,32 @@ export async function importImage(
       h.update(c as Buffer);
       o.onBytes?.((c as Buffer).length);
     }
-  const fingerprint = h.digest('hex');
+  return fillFrom(store, catalog, h.digest('hex'), filesUpstream(parts, o.onBytes), o);
+}
+
+/** Import bytes that arrive as one stream (the admin API): the sender names the fingerprint, the fill verifies it. */
+export function importStream(
+  store: FillStore,
+  catalog: Catalog,
+  fingerprint: string,
+  source: AsyncIterable<Buffer>,
+  parts: readonly StreamPart[],
+  o: ImportOptions = {},
+): Promise<Manifest> {
+  return fillFrom(store, catalog, fingerprint, streamUpstream(source, parts), o);
+}
+
+async function fillFrom(
+  store: FillStore,
+  catalog: Catalog,
+  fingerprint: string,
+  upstream: Upstream,
+  o: ImportOptions,
+): Promise<Manifest> {
   const fill = new Fill(fingerprint, store);
   const image = { fingerprint, public: o.public ?? true, cached: false };
   let manifest: Manifest | undefined;
-  await fill.run([{ upstream: filesUpstream(parts, o.onBytes), image }], async (r) => {
+  await fill.run([{ upstream, image }], async (r) => {
     manifest = await buildManifest(store.cacheDir, fingerprint, r, fill.lastModified, { pinned: o.pinned ?? false });
     await catalog.add(manifest);
   });

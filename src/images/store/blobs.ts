@@ -38,8 +38,46 @@ export async function ensureLayout(cacheDir: string, modes: StoreModes): Promise
 export const tmpName = (cacheDir: string, label: string): string =>
   join(tmpDir(cacheDir), `${label}.${randomBytes(6).toString('hex')}.tmp`);
 
-/** Remove every leftover tmp file (a crash or kill mid-fill). Returns what was removed. */
-export async function sweepTmp(cacheDir: string): Promise<{ files: number; bytes: number }> {
+/**
+ * What a running service is writing right now, which an online sweep or gc must leave alone: tmp
+ * files being filled, and blobs committed whose manifest is not written yet.
+ */
+export class LiveTmp {
+  readonly #paths = new Set<string>();
+  readonly #blobs = new Map<string, number>();
+  holdBlob(digest: string): void {
+    this.#blobs.set(digest, (this.#blobs.get(digest) ?? 0) + 1);
+  }
+  releaseBlob(digest: string): void {
+    const n = (this.#blobs.get(digest) ?? 1) - 1;
+    if (n <= 0) this.#blobs.delete(digest);
+    else this.#blobs.set(digest, n);
+  }
+  hasBlob(digest: string): boolean {
+    return this.#blobs.has(digest);
+  }
+  #chain: Promise<unknown> = Promise.resolve();
+  /** Run `f` alone: blob commits and online unlinks never interleave. */
+  exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const r = this.#chain.then(f);
+    this.#chain = r.catch(() => {});
+    return r;
+  }
+  claim(cacheDir: string, label: string): string {
+    const p = tmpName(cacheDir, label);
+    this.#paths.add(p);
+    return p;
+  }
+  release(path: string): void {
+    this.#paths.delete(path);
+  }
+  has(path: string): boolean {
+    return this.#paths.has(path);
+  }
+}
+
+/** Remove leftover tmp files (a crash or kill mid-fill), except those `live` names. Returns what was removed. */
+export async function sweepTmp(cacheDir: string, live?: LiveTmp): Promise<{ files: number; bytes: number }> {
   const dir = tmpDir(cacheDir);
   let files = 0;
   let bytes = 0;
@@ -52,6 +90,7 @@ export async function sweepTmp(cacheDir: string): Promise<{ files: number; bytes
   }
   for (const n of names) {
     const p = join(dir, n);
+    if (live?.has(p)) continue;
     try {
       const fh = await open(p, 'r');
       bytes += (await fh.stat()).size;
@@ -65,12 +104,28 @@ export async function sweepTmp(cacheDir: string): Promise<{ files: number; bytes
   return { files, bytes };
 }
 
-/** Move a verified tmp file to its content address (atomic; an existing blob has the same bytes). */
-export async function commitBlob(cacheDir: string, tmp: string, digest: string, modes: StoreModes): Promise<string> {
+/**
+ * Move a verified tmp file to its content address (atomic; an existing blob has the same bytes).
+ * With `live`, the blob stays held (safe from an online gc) until the caller calls releaseBlob.
+ */
+export async function commitBlob(
+  cacheDir: string,
+  tmp: string,
+  digest: string,
+  modes: StoreModes,
+  live?: LiveTmp,
+): Promise<string> {
   const dest = blobPath(cacheDir, digest);
-  await mkdirDurable(dirname(dest), modes.dir);
-  await commitFile(tmp, dest);
-  return dest;
+  const commit = async (): Promise<string> => {
+    await mkdirDurable(dirname(dest), modes.dir);
+    await commitFile(tmp, dest);
+    return dest;
+  };
+  if (!live) return commit();
+  live.holdBlob(digest);
+  const done = await live.exclusive(commit);
+  live.release(tmp);
+  return done;
 }
 
 export async function unlinkBlob(cacheDir: string, digest: string): Promise<void> {
@@ -100,6 +155,17 @@ export async function listBlobs(cacheDir: string): Promise<string[]> {
 }
 
 /** Write a small file (a manifest) durably, through a tmp file in the cache's tmp folder. */
-export async function writeAtomic(cacheDir: string, dest: string, data: string, modes: StoreModes): Promise<void> {
-  await writeFileAtomic(dest, data, modes.file, tmpName(cacheDir, 'manifest'));
+export async function writeAtomic(
+  cacheDir: string,
+  dest: string,
+  data: string,
+  modes: StoreModes,
+  live?: LiveTmp,
+): Promise<void> {
+  const tmp = live ? live.claim(cacheDir, 'manifest') : tmpName(cacheDir, 'manifest');
+  try {
+    await writeFileAtomic(dest, data, modes.file, tmp);
+  } finally {
+    live?.release(tmp);
+  }
 }

@@ -8,7 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { isDigest } from '../fingerprint.ts';
 import { decodeManifest, encodeManifest, manifestSize, type Manifest } from './manifest.ts';
 import { blobPath, manifestDir, manifestPath } from './paths.ts';
-import { listBlobs, unlinkBlob, writeAtomic, type StoreModes } from './blobs.ts';
+import { listBlobs, unlinkBlob, writeAtomic, type LiveTmp, type StoreModes } from './blobs.ts';
 
 const TOUCH_EVERY_MS = 60_000;
 
@@ -18,6 +18,8 @@ export interface CatalogOptions {
   /** Fingerprints pinned by config (in addition to manifests with pinned: true). */
   readonly pinned: ReadonlySet<string>;
   readonly modes: StoreModes;
+  /** A running service's tmp files (manifest writes register there, so an online sweep skips them). */
+  readonly live?: LiveTmp;
   readonly log?: Logger;
   readonly onEvict?: (m: Manifest) => void;
 }
@@ -78,7 +80,7 @@ export class Catalog {
         orphans++;
       }
     }
-    c.#enforceBound();
+    c.enforceBound();
     await c.settle();
     return { catalog: c, dropped, orphans };
   }
@@ -108,6 +110,21 @@ export class Catalog {
     return [...this.#pinned.values(), ...this.#lru.values()];
   }
 
+  /** A blob some indexed image uses. */
+  isReferenced(digest: string): boolean {
+    return this.#refs.has(digest);
+  }
+
+  /** Evict least recently used images until the bound holds (done on every add); returns what went. */
+  enforceBound(): Manifest[] {
+    const out: Manifest[] = [];
+    while (this.#pinnedBytes + this.#lru.calculatedSize > this.#o.maxSize && this.#lru.size > 0) {
+      const m = this.#lru.pop();
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
   get bytes(): number {
     return this.#pinnedBytes + this.#lru.calculatedSize;
   }
@@ -119,11 +136,12 @@ export class Catalog {
       manifestPath(this.#o.cacheDir, m.fingerprint),
       encodeManifest(m),
       this.#o.modes,
+      this.#o.live,
     );
     const old = this.peek(m.fingerprint);
     if (old) this.#unindex(old, 'replace');
     this.#insert(m);
-    this.#enforceBound();
+    this.enforceBound();
   }
 
   async remove(fp: string): Promise<boolean> {
@@ -138,10 +156,16 @@ export class Catalog {
     const m = this.peek(fp);
     if (!m) return undefined;
     const next: Manifest = { ...m, pinned };
-    await writeAtomic(this.#o.cacheDir, manifestPath(this.#o.cacheDir, fp), encodeManifest(next), this.#o.modes);
+    await writeAtomic(
+      this.#o.cacheDir,
+      manifestPath(this.#o.cacheDir, fp),
+      encodeManifest(next),
+      this.#o.modes,
+      this.#o.live,
+    );
     this.#unindex(m, 'replace');
     this.#insert(next);
-    this.#enforceBound();
+    this.enforceBound();
     return next;
   }
 
@@ -190,10 +214,6 @@ export class Catalog {
     this.#touched.delete(m.fingerprint);
     await rm(manifestPath(this.#o.cacheDir, m.fingerprint), { force: true });
     for (const p of m.parts) if (!this.#refs.has(p.digest)) await unlinkBlob(this.#o.cacheDir, p.digest);
-  }
-
-  #enforceBound(): void {
-    while (this.#pinnedBytes + this.#lru.calculatedSize > this.#o.maxSize && this.#lru.size > 0) this.#lru.pop();
   }
 
   #touch(fp: string): void {

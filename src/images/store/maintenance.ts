@@ -1,6 +1,6 @@
-// Offline cache maintenance (the `cache` and `images` CLI verbs): named steps with per-step figures.
-// Works on the cache folder directly; run it while the service is stopped, or accept that a
-// running service's in-memory index learns of removals only when it restarts.
+// Offline cache maintenance (the `cache` and `images` CLI verbs when no gateway runs): named steps
+// with per-step figures, on the cache folder directly, under the cache's lock (lock.ts). A running
+// gateway does the same through its admin API (online.ts), on its own index.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -46,7 +46,7 @@ export async function readManifests(cacheDir: string): Promise<{ ok: Manifest[];
   return { ok, bad };
 }
 
-async function timed(step: string, f: (r: StepReport) => Promise<void>): Promise<StepReport> {
+export async function timed(step: string, f: (r: StepReport) => Promise<void>): Promise<StepReport> {
   const r: StepReport = { step, checked: 0, removed: 0, bytes: 0, ms: 0 };
   const t = performance.now();
   await f(r);

@@ -10,6 +10,7 @@ import { envelopeError, envelopeMetadata } from '../../lxd/api.ts';
 import { LxdClient } from '../../lxd/client.ts';
 import { discard, type Endpoint } from '../../net/http-client.ts';
 import { pump, type PartSink, type Upstream, type UpstreamImage } from './types.ts';
+import { lxdImageChanges } from './lxd-changes.ts';
 
 export interface LxdUpstreamOptions extends Endpoint {
   readonly type: 'lxd' | 'incus';
@@ -54,9 +55,11 @@ function toImage(m: LxdImage): UpstreamImage | undefined {
 export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
   const client = new LxdClient(opts);
   const name = `${opts.type}:${client.where}`;
+  const changes = lxdImageChanges(client, opts.project);
 
   return {
     name,
+    changes,
     async find(prefix, signal) {
       // LXD resolves a unique prefix itself (and says "More than one image matches" otherwise).
       const { status, body } = await client.image(prefix, opts.project, signal);
@@ -124,6 +127,7 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
         });
     },
     async close() {
+      changes.close();
       client.close();
     },
   };

@@ -2,6 +2,7 @@
 // bytes part by part into a sink (which hashes and stores them). Push, not pull, because a
 // multipart response delivers both parts from one stream.
 import type { ImageKind, ImageType, PartRole } from '../store/manifest.ts';
+import type { ChangeFeed } from './changes.ts';
 
 export interface UpstreamImage {
   readonly fingerprint: string;
@@ -30,6 +31,8 @@ export interface Upstream {
   find(prefix: string, signal?: AbortSignal): Promise<UpstreamImage[]>;
   /** Push the image's bytes into the sink. Resolves when the last part ended. */
   fetch(image: UpstreamImage, sink: PartSink, signal: AbortSignal): Promise<void>;
+  /** The server's own change events (LXD/Incus): answers are reused until a change; others use a short TTL. */
+  readonly changes?: ChangeFeed;
   close?(): Promise<void>;
 }
 
