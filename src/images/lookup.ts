@@ -52,15 +52,15 @@ export class Lookup {
     this.#log = log;
     this.#ttl = ttlMs;
     this.#gen = upstreams.map(() => 0);
-    upstreams.forEach((u, i) =>
+    upstreams.forEach((u, i) => {
       u.changes?.onChange((fp) => {
         this.#gen[i]!++;
         for (const key of [...this.#found.keys()]) {
           const [at, prefix = ''] = key.split('\0');
           if (Number(at) === i && (fp === undefined || fp.startsWith(prefix))) this.#found.delete(key);
         }
-      }),
-    );
+      });
+    });
   }
 
   /** Failed upstream queries so far (unreachable, bad answers). */

@@ -22,9 +22,12 @@ function slowPull(sock: string, path: string, onFirstBytes: () => void) {
       const chunks: Buffer[] = [];
       let first = true;
       const pump = (): void => {
-        let c: Buffer | null;
         let n = 0;
-        while (n < 64 * 1024 && (c = res.read() as Buffer | null) !== null) {
+        for (
+          let c = res.read() as Buffer | null;
+          c !== null;
+          c = n < 64 * 1024 ? (res.read() as Buffer | null) : null
+        ) {
           chunks.push(c);
           n += c.length;
         }
