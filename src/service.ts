@@ -20,6 +20,8 @@ import { Observability } from './metrics/observability.ts';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
 import { startNoCloudServer, type NoCloudServer } from './nocloud/server.ts';
 import { createImageService, type ImageService } from './images/index.ts';
+import { listenerLimits } from './net/listener-limits.ts';
+import { raiseFdLimit } from './identity/limits.ts';
 
 export interface Service {
   readonly config: Config;
@@ -67,7 +69,8 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
   };
   const obs = new Observability({ inventory, hub, images });
   const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
-  const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket);
+  const limits = listenerLimits(config.limits, raiseFdLimit(), obs, log.child({ part: 'limits' }));
+  const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket, limits);
   obs.watchServer('guest', guest.server);
   log.info(
     { socket: guest.path, dialect: dialect.name, instances: inventory.size, source: inventory.source.kind },
@@ -87,7 +90,8 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
       maxWaitMs: config.admin.max_wait * 1000,
       log: log.child({ part: 'admin' }),
     });
-    admin = await startAdminServer(adminApp, config.admin, adminSocketPath(config.runtime_dir, config.admin));
+    const adminSock = adminSocketPath(config.runtime_dir, config.admin);
+    admin = await startAdminServer(adminApp, config.admin, adminSock, limits);
     obs.watchServer('admin', admin.server);
     if (admin.https) obs.watchServer('admin-https', admin.https);
     log.info({ socket: admin.path, https: admin.httpsAddress }, 'admin API listening');
@@ -102,6 +106,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
         requests: obs.nocloudRequests,
         latency: obs.nocloudLatency,
       },
+      limits,
     );
     obs.watchServer('nocloud', nocloud.server);
     log.info({ address: nocloud.address, identify_by: config.nocloud.identify_by }, 'NoCloud seed listening');
