@@ -22,6 +22,7 @@ import { startNoCloudServer, type NoCloudServer } from './nocloud/server.ts';
 import { createImageService, type ImageService } from './images/index.ts';
 import { listenerLimits } from './net/listener-limits.ts';
 import { raiseFdLimit } from './identity/limits.ts';
+import { TokenBuckets } from './net/token-bucket.ts';
 
 export interface Service {
   readonly config: Config;
@@ -66,6 +67,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
     location: config.guest.location ?? hostname(),
     events: { keepaliveMs: config.guest.events.keepalive, maxQueue: config.guest.events.max_queue, stallMs: 5_000 },
     log: log.child({ part: 'guest' }),
+    rateLimit: rateLimiter(config.limits),
   };
   const obs = new Observability({ inventory, hub, images });
   const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
@@ -130,4 +132,11 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
       await inventory.stop();
     },
   };
+}
+
+/** limits.rate per instance (off at 0). */
+function rateLimiter(cfg: Config['limits']): ((instance: string) => number) | undefined {
+  if (cfg.rate <= 0) return undefined;
+  const buckets = new TokenBuckets(cfg.rate, cfg.burst);
+  return (instance) => buckets.take(instance, performance.now());
 }

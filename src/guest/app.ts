@@ -4,6 +4,7 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import type { Resolved } from '../inventory/inventory.ts';
 import { authorize } from './authorize.ts';
+import { GuestgateError } from '../errors.ts';
 import type { GuestDeps } from './deps.ts';
 import type { Endpoint } from './dialects.ts';
 import { NOT_FOUND_PAGE, toImageWireError, toWireError } from './http-errors.ts';
@@ -33,6 +34,9 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
         const action = methodAction(deps.dialect, endpoint, ctx.method);
         const r = authorize(ctx.req.socket, endpoint, deps.inventory, deps.dialect);
         instance = r.instance.key;
+        const wait = deps.rateLimit?.(instance) ?? 0;
+        if (wait > 0)
+          throw new GuestgateError('E_RATE_LIMITED', 'request rate over limits.rate', { retryAfterMs: wait });
         await (action === 'patch' && patch ? patch : get)(ctx, r);
       } catch (e) {
         if (!ctx.respond && ctx.res.headersSent) throw e; // mid-stream: the transfer is cut by the handler

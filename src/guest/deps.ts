@@ -19,4 +19,6 @@ export interface GuestDeps {
   readonly location: string;
   readonly events: { readonly keepaliveMs: number; readonly maxQueue: number; readonly stallMs: number };
   readonly log: Logger;
+  /** Per-instance request rate limit: 0 when a request may go, else the ms to wait (absent: off). */
+  readonly rateLimit?: (instance: string) => number;
 }

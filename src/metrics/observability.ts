@@ -51,10 +51,6 @@ export class Observability {
     'guestgate_connections_timed_out_total',
     'Connections closed by a deadline, by listener and phase (header, idle).',
   );
-  readonly requestsLimited = this.registry.counter(
-    'guestgate_guest_requests_rate_limited_total',
-    'Guest requests answered 429 by the per-instance rate limit.',
-  );
   #readyWaiters = 0;
   readonly #servers = new Map<string, Server>();
 
