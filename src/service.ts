@@ -65,7 +65,12 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
     hub,
     images,
     location: config.guest.location ?? hostname(),
-    events: { keepaliveMs: config.guest.events.keepalive, maxQueue: config.guest.events.max_queue, stallMs: 5_000 },
+    events: {
+      keepaliveMs: config.guest.events.keepalive,
+      maxQueue: config.guest.events.max_queue,
+      maxBytes: config.guest.events.max_queue_bytes,
+      stallMs: 5_000,
+    },
     log: log.child({ part: 'guest' }),
     rateLimit: rateLimiter(config.limits),
   };
