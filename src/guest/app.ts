@@ -96,6 +96,8 @@ export function cleanPath(p: string): string {
 function logFailure(deps: GuestDeps, ctx: Context, instance: string | undefined, e: unknown): void {
   const code = (e as { code?: string }).code;
   const fields = { instance, method: ctx.method, path: ctx.path, status: ctx.status, code };
-  if (ctx.status >= 500 && code !== 'E_NOT_IN_INSTANCE') deps.log.error({ ...fields, err: e }, 'guest request failed');
+  // 500 "not in container" and 501 for a method are the caller's doing, not a fault of the gateway.
+  const callerCaused = code === 'E_NOT_IN_INSTANCE' || code === 'E_METHOD_NOT_IMPLEMENTED';
+  if (ctx.status >= 500 && !callerCaused) deps.log.error({ ...fields, err: e }, 'guest request failed');
   else deps.log.info({ ...fields, err: (e as Error).message }, 'guest request refused');
 }

@@ -96,6 +96,10 @@ export function toImageWireError(e: unknown, d: Dialect): WireError {
         return envelopeError(500, 'More than one image matches');
       case 'E_NOT_IN_INSTANCE':
       case 'E_NON_ROOT':
+      // The method is refused before the export handler, as on every other endpoint of the dialect.
+      case 'E_METHOD_NOT_ALLOWED':
+      case 'E_METHOD_NOT_IMPLEMENTED':
+      case 'E_UNKNOWN_METHOD':
         return toWireError(e, d);
       default:
         break;
