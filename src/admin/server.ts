@@ -50,7 +50,10 @@ export async function startAdminServer(
       handler,
     );
     if (limits) guardConnections(https, { ...limits, listener: 'admin-https', keyOf: () => admin });
-    httpsAddress = await listenTcp(https, parseHostPort(cfg.https.listen));
+    httpsAddress = await listenTcp(https, parseHostPort(cfg.https.listen)).catch(async (e) => {
+      await new Promise((resolve) => server.close(resolve)); // all or nothing: the unix socket goes too
+      throw e;
+    });
   }
   const closeOne = (s: Server): Promise<void> =>
     new Promise((resolve) => {
