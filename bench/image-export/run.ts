@@ -87,6 +87,7 @@ try {
       pinned: [],
       file_mode: 0o600,
       upstreams: [{ type: 'dir', path: upstream, public: true }],
+      upstream_timeouts: undefined,
     },
     { stateDir: join(dir, 'state'), log: pino({ level: 'silent' }) },
   );

@@ -1,7 +1,7 @@
 // The image service: a thin composition of the store (catalog on disk), lookup (cache, then
 // upstreams), single-flight fills and export, plus the admin operations on the catalog.
 import type { Logger } from 'pino';
-import type { ImagesConfig } from '../config/sections/images.ts';
+import { type ImagesConfig, UPSTREAM_TIMEOUTS } from '../config/sections/images.ts';
 import { GuestgateError } from '../errors.ts';
 import { Exporter } from './export/export.ts';
 import { importImage } from './fill/importer.ts';
@@ -48,7 +48,9 @@ export async function createImageService(
     'image cache ready',
   );
 
-  const upstreams = cfg.upstreams.map(createUpstream);
+  const t = cfg.upstream_timeouts ?? UPSTREAM_TIMEOUTS;
+  const timeouts = { connectMs: t.connect, firstByteMs: t.first_byte, idleMs: t.idle };
+  const upstreams = cfg.upstreams.map((u) => createUpstream(u, timeouts));
   const lookup = new Lookup(catalog, upstreams, log);
   const fills = new FillRegistry({ cacheDir, modes }, catalog, (ref) => lookup.candidatesFor(ref), log);
   const exporter = new Exporter(cacheDir, catalog, fills, log);

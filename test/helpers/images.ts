@@ -19,7 +19,15 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
 }
 
 export function imagesConfig(over: Partial<ImagesConfig> = {}): ImagesConfig {
-  return { cache_dir: undefined, max_size: 1024 ** 3, pinned: [], file_mode: 0o600, upstreams: [], ...over };
+  return {
+    cache_dir: undefined,
+    max_size: 1024 ** 3,
+    pinned: [],
+    file_mode: 0o600,
+    upstreams: [],
+    upstream_timeouts: undefined,
+    ...over,
+  };
 }
 
 export async function service(stateDir: string, over: Partial<ImagesConfig> = {}): Promise<ImageService> {

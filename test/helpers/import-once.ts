@@ -6,7 +6,14 @@ import { createImageService } from '../../src/images/index.ts';
 const [stateDir, file] = process.argv.slice(2);
 if (!stateDir || !file) throw new Error('usage: import-once.ts <state_dir> <image file>');
 const svc = await createImageService(
-  { cache_dir: undefined, max_size: 1024 ** 3, pinned: [], file_mode: 0o600, upstreams: [] },
+  {
+    cache_dir: undefined,
+    max_size: 1024 ** 3,
+    pinned: [],
+    file_mode: 0o600,
+    upstreams: [],
+    upstream_timeouts: undefined,
+  },
   { stateDir, log: pino({ level: 'silent' }) },
 );
 const info = await svc.import([file]);
