@@ -1,8 +1,9 @@
-// Hooks connection limits into one HTTP(S) listener: caps (through a shared ConnCounter), a header
-// deadline from accept (and an idle deadline after each response), enforced by one timer per
-// connection. Node's own headersTimeout covers partial headers on later requests; its check interval
-// is set to 1 s so the timeouts hold within about a second.
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+// Hooks connection limits into one HTTP(S) listener: caps (through a shared ConnCounter) and a header
+// deadline from accept to the first request (one timer per connection; Node has none for a caller
+// that connects and sends nothing). After that Node enforces the rest, set from the same config:
+// keepAliveTimeout (the idle deadline after each response) and headersTimeout (later requests), with
+// its check interval at 1 s so both hold within about a second.
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import { type ConnCounter, LogOnce, type Refusal } from './conn-limits.ts';
@@ -23,7 +24,7 @@ export interface ListenerLimits {
   readonly perInstance: number;
   /** Cap for a caller in no known instance. */
   readonly perUnknown: number;
-  /** A connection was closed by a cap (reason) or a deadline (phase "header" or "idle"). */
+  /** A connection was closed by a cap (reason) or by the first request's header deadline. */
   onRefused?(listener: string, reason: Refusal): void;
   onTimeout?(listener: string, phase: 'header' | 'idle'): void;
   /** Called at most once per key per minute when the key is refused. */
@@ -39,7 +40,7 @@ export interface ConnGuardOptions extends ListenerLimits {
 /** Node's per-server timeouts matching the guard (pass into createServer). */
 export const serverTimeouts = (l: ListenerLimits | undefined) =>
   l
-    ? { headersTimeout: l.headerTimeoutMs, keepAliveTimeout: l.idleTimeoutMs + 1000, connectionsCheckingInterval: 1000 }
+    ? { headersTimeout: l.headerTimeoutMs, keepAliveTimeout: l.idleTimeoutMs, connectionsCheckingInterval: 1000 }
     : { headersTimeout: 10_000, keepAliveTimeout: 30_000 };
 
 interface Tracked {
@@ -89,14 +90,9 @@ export function guardConnections(server: Server, opts: ConnGuardOptions): void {
       opts.counter.release(key);
     });
   });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const t = busy(req.socket);
-    if (!t) return;
-    res.once('close', () => {
-      t.busy--;
-      if (t.busy === 0 && !req.socket.destroyed) arm(req.socket, t, 'idle');
-    });
-  });
+  // After the first request, Node enforces the rest: keepAliveTimeout (= idle_timeout) from each
+  // response, headersTimeout for later requests' headers (checked every second).
+  server.on('request', (req: IncomingMessage) => void busy(req.socket));
   // An upgraded connection (WebSocket events) is busy until it closes.
   server.on('upgrade', (req: IncomingMessage) => void busy(req.socket));
 }
