@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'E_CONFLICT'
   | 'E_TIMEOUT'
   | 'E_UNAVAILABLE'
+  | 'E_RATE_LIMITED'
   // images
   | 'E_IMAGE_NOT_FOUND'
   | 'E_PROJECT_NOT_FOUND'

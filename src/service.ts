@@ -20,6 +20,10 @@ import { Observability } from './metrics/observability.ts';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
 import { startNoCloudServer, type NoCloudServer } from './nocloud/server.ts';
 import { createImageService, type ImageService } from './images/index.ts';
+import { listenerLimits } from './net/listener-limits.ts';
+import { raiseFdLimit } from './identity/limits.ts';
+import { TokenBuckets } from './net/token-bucket.ts';
+import { listenError } from './net/listen-error.ts';
 
 export interface Service {
   readonly config: Config;
@@ -40,13 +44,33 @@ export interface ServiceExtras {
   images?: ImageService;
 }
 
+/**
+ * Start everything, or nothing: when a listener or watcher fails to start, what was already opened
+ * is closed (newest first) before the error, which names the config key, is thrown.
+ */
 export async function startService(config: Config, log: Logger, extras: ServiceExtras = {}): Promise<Service> {
+  const opened: (() => Promise<unknown> | unknown)[] = [];
+  try {
+    return await startParts(config, log, extras, opened);
+  } catch (e) {
+    for (const close of opened.reverse()) await Promise.resolve(close()).catch(() => {});
+    throw e;
+  }
+}
+
+async function startParts(
+  config: Config,
+  log: Logger,
+  extras: ServiceExtras,
+  opened: (() => Promise<unknown> | unknown)[],
+): Promise<Service> {
   const dialect = dialectFor(config.guest.dialect, config.guest.raw_content_type);
   const inventory = new Inventory(createSource(config.inventory, log.child({ part: 'inventory' })), {
     log: log.child({ part: 'inventory' }),
     demoInstance: config.guest.demo_instance,
     pinsFile: join(config.state_dir, 'identity', 'init-pins.json'),
   });
+  opened.push(() => inventory.stop());
   await inventory.start();
   const ready = new ReadyStore(join(config.state_dir, 'ready'));
   await ready.load();
@@ -55,6 +79,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
     ? undefined
     : await createImageService(config.images, { stateDir: config.state_dir, log: log.child({ part: 'images' }) });
   const images: ImageService = extras.images ?? ownImages!;
+  opened.push(() => ownImages?.close());
   const hub = new EventHub(inventory, { deviceUpdate: dialect.deviceUpdate, log: log.child({ part: 'events' }) });
   const deps: GuestDeps = {
     inventory,
@@ -63,18 +88,29 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
     hub,
     images,
     location: config.guest.location ?? hostname(),
-    events: { keepaliveMs: config.guest.events.keepalive, maxQueue: config.guest.events.max_queue, stallMs: 5_000 },
+    events: {
+      keepaliveMs: config.guest.events.keepalive,
+      maxQueue: config.guest.events.max_queue,
+      maxBytes: config.guest.events.max_queue_bytes,
+      stallMs: 5_000,
+    },
     log: log.child({ part: 'guest' }),
+    rateLimit: rateLimiter(config.limits),
   };
   const obs = new Observability({ inventory, hub, images });
   const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
-  const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket);
+  const limits = listenerLimits(config.limits, raiseFdLimit(), obs, log.child({ part: 'limits' }));
+  const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket, limits).catch(
+    (e) => Promise.reject(listenError('guest.socket', config.guest.socket, e)),
+  );
+  opened.push(() => guest.close());
   obs.watchServer('guest', guest.server);
   log.info(
     { socket: guest.path, dialect: dialect.name, instances: inventory.size, source: inventory.source.kind },
     'guest API listening',
   );
   const hostEvents = new HostEvents(inventory, ready);
+  opened.push(() => hostEvents.close());
   let admin: AdminServer | undefined;
   if (config.admin.enabled) {
     const adminApp = createAdminApp({
@@ -88,14 +124,23 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
       maxWaitMs: config.admin.max_wait * 1000,
       log: log.child({ part: 'admin' }),
     });
-    admin = await startAdminServer(adminApp, config.admin, adminSocketPath(config.runtime_dir, config.admin));
+    const adminSock = adminSocketPath(config.runtime_dir, config.admin);
+    const started: AdminServer = await startAdminServer(adminApp, config.admin, adminSock, limits).catch((e) =>
+      Promise.reject(
+        (e as { port?: number }).port !== undefined && config.admin.https
+          ? listenError('admin.https.listen', config.admin.https.listen, e)
+          : listenError('admin.socket', adminSock, e),
+      ),
+    );
+    admin = started;
+    opened.push(() => started.close());
     obs.watchServer('admin', admin.server);
     if (admin.https) obs.watchServer('admin-https', admin.https);
     log.info({ socket: admin.path, https: admin.httpsAddress }, 'admin API listening');
   }
   let nocloud: NoCloudServer | undefined;
   if (config.nocloud.listen) {
-    nocloud = await startNoCloudServer(
+    const started: NoCloudServer = await startNoCloudServer(
       { ...config.nocloud, listen: config.nocloud.listen },
       inventory,
       log.child({ part: 'nocloud' }),
@@ -103,7 +148,9 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
         requests: obs.nocloudRequests,
         latency: obs.nocloudLatency,
       },
-    );
+      limits,
+    ).catch((e) => Promise.reject(listenError('nocloud.listen', config.nocloud.listen!, e)));
+    nocloud = started;
     obs.watchServer('nocloud', nocloud.server);
     log.info({ address: nocloud.address, identify_by: config.nocloud.identify_by }, 'NoCloud seed listening');
   }
@@ -130,4 +177,11 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
       await inventory.stop();
     },
   };
+}
+
+/** limits.rate per instance (off at 0). */
+function rateLimiter(cfg: Config['limits']): ((instance: string) => number) | undefined {
+  if (cfg.rate <= 0) return undefined;
+  const buckets = new TokenBuckets(cfg.rate, cfg.burst);
+  return (instance) => buckets.take(instance, performance.now());
 }

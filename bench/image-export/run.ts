@@ -89,6 +89,7 @@ try {
       upstreams: [{ type: 'dir', path: upstream, public: true }],
       lookup_ttl: 5_000,
       drain_timeout: 300_000,
+      upstream_timeouts: undefined,
     },
     { stateDir: join(dir, 'state'), log: pino({ level: 'silent' }) },
   );

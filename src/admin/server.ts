@@ -9,6 +9,7 @@ import type { AdminConfig } from '../config/sections/admin.ts';
 import { listenUnix } from '../net/unix-listen.ts';
 import { listenTcp, parseHostPort } from '../net/address.ts';
 import { loadTlsFiles } from '../net/tls.ts';
+import { guardConnections, serverTimeouts, type ListenerLimits } from '../net/conn-guard.ts';
 
 export interface AdminServer {
   readonly path: string;
@@ -19,9 +20,17 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export async function startAdminServer(app: Koa, cfg: AdminConfig, socketPath: string): Promise<AdminServer> {
+export async function startAdminServer(
+  app: Koa,
+  cfg: AdminConfig,
+  socketPath: string,
+  limits?: ListenerLimits,
+): Promise<AdminServer> {
   const handler = app.callback();
-  const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 10_000 }, handler);
+  const server = createServer({ requestTimeout: 0, ...serverTimeouts(limits) }, handler);
+  // Operators are trusted (root or client certificates): timeouts and the process-wide cap only.
+  const admin = { key: 'admin', cap: Number.MAX_SAFE_INTEGER };
+  if (limits) guardConnections(server, { ...limits, listener: 'admin', keyOf: () => admin });
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
   await listenUnix(server, socketPath);
   await chmod(socketPath, cfg.socket_mode);
@@ -35,11 +44,16 @@ export async function startAdminServer(app: Koa, cfg: AdminConfig, socketPath: s
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',
         requestTimeout: 0,
-        headersTimeout: 10_000,
+        ...serverTimeouts(limits),
+        ...(limits ? { handshakeTimeout: limits.headerTimeoutMs } : {}),
       },
       handler,
     );
-    httpsAddress = await listenTcp(https, parseHostPort(cfg.https.listen));
+    if (limits) guardConnections(https, { ...limits, listener: 'admin-https', keyOf: () => admin });
+    httpsAddress = await listenTcp(https, parseHostPort(cfg.https.listen)).catch(async (e) => {
+      await new Promise((resolve) => server.close(resolve)); // all or nothing: the unix socket goes too
+      throw e;
+    });
   }
   const closeOne = (s: Server): Promise<void> =>
     new Promise((resolve) => {

@@ -8,6 +8,7 @@ import { imagesSection } from './sections/images.ts';
 import { adminSection } from './sections/admin.ts';
 import { nocloudSection } from './sections/nocloud.ts';
 import { logSection } from './sections/log.ts';
+import { limitsSection } from './sections/limits.ts';
 
 export const DEFAULT_RUNTIME_DIR = '/run/guestgate';
 export const DEFAULT_STATE_DIR = '/var/lib/guestgate';
@@ -24,6 +25,7 @@ export const configSchema = (ctx: PathContext) =>
     admin: adminSection(ctx),
     nocloud: nocloudSection(),
     log: logSection(),
+    limits: limitsSection(),
   });
 
 type Raw = Infer<ReturnType<typeof configSchema>>;

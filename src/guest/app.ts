@@ -4,6 +4,7 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import type { Resolved } from '../inventory/inventory.ts';
 import { authorize } from './authorize.ts';
+import { GuestgateError } from '../errors.ts';
 import type { GuestDeps } from './deps.ts';
 import type { Endpoint } from './dialects.ts';
 import { NOT_FOUND_PAGE, toImageWireError, toWireError } from './http-errors.ts';
@@ -33,6 +34,9 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
         const action = methodAction(deps.dialect, endpoint, ctx.method);
         const r = authorize(ctx.req.socket, endpoint, deps.inventory, deps.dialect);
         instance = r.instance.key;
+        const wait = deps.rateLimit?.(instance) ?? 0;
+        if (wait > 0)
+          throw new GuestgateError('E_RATE_LIMITED', 'request rate over limits.rate', { retryAfterMs: wait });
         await (action === 'patch' && patch ? patch : get)(ctx, r);
       } catch (e) {
         if (!ctx.respond && ctx.res.headersSent) throw e; // mid-stream: the transfer is cut by the handler
@@ -117,6 +121,8 @@ export function cleanPath(p: string): string {
 function logFailure(deps: GuestDeps, ctx: Context, instance: string | undefined, e: unknown): void {
   const code = (e as { code?: string }).code;
   const fields = { instance, method: ctx.method, path: ctx.path, status: ctx.status, code };
-  if (ctx.status >= 500 && code !== 'E_NOT_IN_INSTANCE') deps.log.error({ ...fields, err: e }, 'guest request failed');
+  // 500 "not in container" and 501 for a method are the caller's doing, not a fault of the gateway.
+  const callerCaused = code === 'E_NOT_IN_INSTANCE' || code === 'E_METHOD_NOT_IMPLEMENTED';
+  if (ctx.status >= 500 && !callerCaused) deps.log.error({ ...fields, err: e }, 'guest request failed');
   else deps.log.info({ ...fields, err: (e as Error).message }, 'guest request refused');
 }

@@ -17,6 +17,13 @@ export interface GuestDeps {
   readonly images: GuestImages | undefined;
   /** `location` for dialects that report the host (LXD 6.x, Incus). */
   readonly location: string;
-  readonly events: { readonly keepaliveMs: number; readonly maxQueue: number; readonly stallMs: number };
+  readonly events: {
+    readonly keepaliveMs: number;
+    readonly maxQueue: number;
+    readonly maxBytes: number;
+    readonly stallMs: number;
+  };
   readonly log: Logger;
+  /** Per-instance request rate limit: 0 when a request may go, else the ms to wait (absent: off). */
+  readonly rateLimit?: (instance: string) => number;
 }

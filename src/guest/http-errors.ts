@@ -9,6 +9,8 @@ export interface WireError {
   readonly status: number;
   readonly contentType: string;
   readonly body: string;
+  /** Extra response headers (Retry-After on 429). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const GO_TEXT = 'text/plain; charset=utf-8';
@@ -72,6 +74,8 @@ export function toWireError(e: unknown, d: Dialect): WireError {
       return goTextError(501, 'Not Implemented');
     case 'E_UNKNOWN_METHOD':
       return goTextError(404, `Method ${JSON.stringify(e.fields.method)} not found`);
+    case 'E_RATE_LIMITED':
+      return { ...goTextError(429, 'Too Many Requests'), headers: retryAfter(e.fields) };
     default:
       return goTextError(500, d.text.internal);
   }
@@ -88,10 +92,16 @@ export function toImageWireError(e: unknown, d: Dialect): WireError {
         return envelopeError(404, d.images.notFound.replace('{fp}', String(e.fields.fingerprint ?? '')));
       case 'E_PROJECT_NOT_FOUND':
         return envelopeError(404, d.images.unknownProject ?? d.images.notFound.replace('{fp}', ''));
+      case 'E_RATE_LIMITED':
+        return { ...envelopeError(429, 'Too Many Requests'), headers: retryAfter(e.fields) };
       case 'E_IMAGE_AMBIGUOUS':
         return envelopeError(500, 'More than one image matches');
       case 'E_NOT_IN_INSTANCE':
       case 'E_NON_ROOT':
+      // The method is refused before the export handler, as on every other endpoint of the dialect.
+      case 'E_METHOD_NOT_ALLOWED':
+      case 'E_METHOD_NOT_IMPLEMENTED':
+      case 'E_UNKNOWN_METHOD':
         return toWireError(e, d);
       default:
         break;
@@ -99,3 +109,8 @@ export function toImageWireError(e: unknown, d: Dialect): WireError {
   }
   return envelopeError(500, 'Internal Server Error');
 }
+
+/** Retry-After in whole seconds (at least 1) from the limiter's wait. */
+const retryAfter = (f: Readonly<Record<string, unknown>>): Record<string, string> => ({
+  'Retry-After': String(Math.max(1, Math.ceil(Number(f.retryAfterMs ?? 1000) / 1000))),
+});

@@ -7,6 +7,7 @@ export function sendWire(ctx: Context, e: WireError): void {
   ctx.status = e.status;
   ctx.set('Content-Type', e.contentType);
   ctx.set('X-Content-Type-Options', 'nosniff');
+  for (const [k, v] of Object.entries(e.headers ?? {})) ctx.set(k, v);
   ctx.body = e.body;
 }
 

@@ -13,6 +13,8 @@ import { MALFORMED_REQUEST, rawResponse, toWireError } from './http-errors.ts';
 import { WebSocketEvents } from './routes/events.ts';
 import { listenUnix } from '../net/unix-listen.ts';
 import { cleanPath } from './app.ts';
+import { guardConnections, serverTimeouts, type ListenerLimits } from '../net/conn-guard.ts';
+import { guestConnKey } from './conn-key.ts';
 
 export interface GuestServer {
   readonly server: Server;
@@ -20,7 +22,12 @@ export interface GuestServer {
   close(): Promise<void>;
 }
 
-export async function startGuestServer(app: Koa, deps: GuestDeps, socketPath: string): Promise<GuestServer> {
+export async function startGuestServer(
+  app: Koa,
+  deps: GuestDeps,
+  socketPath: string,
+  limits?: ListenerLimits,
+): Promise<GuestServer> {
   const koa = app.callback();
   // What Go's server refuses before routing (bad %-escape, no Host on HTTP/1.1, HTTP/2.0 line), with its bytes.
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -29,11 +36,10 @@ export async function startGuestServer(app: Koa, deps: GuestDeps, socketPath: st
     else req.socket.end(reject);
   };
   const ws = new WebSocketEvents(deps);
-  const server = createServer(
-    { keepAliveTimeout: 30_000, requestTimeout: 30_000, headersTimeout: 10_000, requireHostHeader: false },
-    handler,
-  );
+  const server = createServer({ requestTimeout: 30_000, requireHostHeader: false, ...serverTimeouts(limits) }, handler);
   server.on('connection', (socket: Socket) => attachCaller(socket));
+  if (limits)
+    guardConnections(server, { ...limits, listener: 'guest', keyOf: (s) => guestConnKey(s, deps.inventory, limits) });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     // LXD picks WebSocket mode only for `Upgrade: websocket` exactly; anything else is a plain request.
     if (cleanPath(req.url?.split('?')[0] ?? '') === '/1.0/events' && req.headers.upgrade === 'websocket') {

@@ -1,7 +1,7 @@
 // The image service: a thin composition of the store (catalog on disk), lookup (cache, then
 // upstreams), single-flight fills and export, plus the admin operations on the catalog.
 import type { Logger } from 'pino';
-import type { ImagesConfig } from '../config/sections/images.ts';
+import { type ImagesConfig, UPSTREAM_TIMEOUTS } from '../config/sections/images.ts';
 import { GuestgateError } from '../errors.ts';
 import { Exporter } from './export/export.ts';
 import { importImage, importStream } from './fill/importer.ts';
@@ -71,7 +71,9 @@ async function open(
     'image cache ready',
   );
 
-  const upstreams = cfg.upstreams.map(createUpstream);
+  const t = cfg.upstream_timeouts ?? UPSTREAM_TIMEOUTS;
+  const timeouts = { connectMs: t.connect, firstByteMs: t.first_byte, idleMs: t.idle };
+  const upstreams = cfg.upstreams.map((u) => createUpstream(u, timeouts));
   const lookup = new Lookup(catalog, upstreams, log, cfg.lookup_ttl);
   const store = { cacheDir, modes, live };
   const fills = new FillRegistry(store, catalog, (ref) => lookup.candidatesFor(ref), log);

@@ -43,6 +43,14 @@ export class Observability {
     'guestgate_nocloud_request_duration_seconds',
     'NoCloud HTTP request latency by file.',
   );
+  readonly connectionsRefused = this.registry.counter(
+    'guestgate_connections_refused_total',
+    'Connections closed at accept by a cap, by listener and reason (per-key, global).',
+  );
+  readonly connectionsTimedOut = this.registry.counter(
+    'guestgate_connections_timed_out_total',
+    'Connections closed by a deadline, by listener and phase (header, idle).',
+  );
   #readyWaiters = 0;
   readonly #servers = new Map<string, Server>();
 

@@ -13,6 +13,14 @@ export interface Endpoint {
   readonly clientKey?: string | undefined;
   /** PEM of the server certificate (or its CA) to trust instead of the system store. */
   readonly serverCert?: string | undefined;
+  /** Deadlines (ms; absent: none): connecting, the response head after the request, and between body bytes. */
+  readonly timeouts?: UpstreamTimeouts | undefined;
+}
+
+export interface UpstreamTimeouts {
+  readonly connectMs: number;
+  readonly firstByteMs: number;
+  readonly idleMs: number;
 }
 
 export interface HttpClient {
@@ -66,7 +74,11 @@ export function httpClient(ep: Endpoint): HttpClient {
           ? { socketPath: ep.socket, path }
           : { hostname: target!.hostname, port: target!.port, path: target!.pathname + target!.search }),
       };
-      const req = (tls ? https : http).request(opts, resolve);
+      const req = (tls ? https : http).request(opts, (res) => {
+        if (ep.timeouts) idleDeadline(res, ep.timeouts.idleMs, where, path);
+        resolve(res);
+      });
+      if (ep.timeouts) requestDeadlines(req, ep.timeouts, where, path);
       req.on('error', (e) =>
         reject(
           signal?.aborted
@@ -126,4 +138,47 @@ export function httpClient(ep: Endpoint): HttpClient {
 /** Drain and discard a response body (so a keep-alive socket can be reused). */
 export function discard(res: http.IncomingMessage): void {
   res.resume();
+}
+
+const stalled = (where: string, path: string, what: string): GuestgateError =>
+  new GuestgateError('E_UPSTREAM', `upstream ${where}: ${path}: ${what}`, { upstream: where, path, timeout: what });
+
+/** Connect and first-byte deadlines: the request is destroyed with an E_UPSTREAM error naming which. */
+function requestDeadlines(req: http.ClientRequest, t: UpstreamTimeouts, where: string, path: string): void {
+  const connect = setTimeout(
+    () => req.destroy(stalled(where, path, `no connection in ${t.connectMs} ms`)),
+    t.connectMs,
+  );
+  let firstByte: NodeJS.Timeout | undefined;
+  const startFirstByte = (): void => {
+    clearTimeout(connect);
+    firstByte ??= setTimeout(
+      () => req.destroy(stalled(where, path, `no response in ${t.firstByteMs} ms`)),
+      t.firstByteMs,
+    );
+  };
+  req.once('socket', (s) => {
+    // A reused keep-alive socket is connected already.
+    if (s.connecting) s.once('connect', startFirstByte);
+    else startFirstByte();
+  });
+  const clear = (): void => {
+    clearTimeout(connect);
+    clearTimeout(firstByte);
+  };
+  req.once('response', clear);
+  req.once('close', clear);
+}
+
+/** Between body bytes: a response that stays silent for idleMs is destroyed with an E_UPSTREAM error. */
+function idleDeadline(res: http.IncomingMessage, idleMs: number, where: string, path: string): void {
+  const socket = res.socket;
+  const timer = setTimeout(() => res.destroy(stalled(where, path, `no bytes for ${idleMs} ms`)), idleMs);
+  // The socket's data (not the response's, which would start the flow before the caller reads).
+  const onData = (): void => void timer.refresh();
+  socket.on('data', onData);
+  res.once('close', () => {
+    clearTimeout(timer);
+    socket.off('data', onData);
+  });
 }

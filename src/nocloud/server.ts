@@ -8,6 +8,7 @@ import type { Inventory } from '../inventory/inventory.ts';
 import { noCloudFile, noCloudMetaData } from '../cloudinit/seed.ts';
 import type { Counter, Histogram } from '../metrics/registry.ts';
 import { listenTcp, parseHostPort } from '../net/address.ts';
+import { guardConnections, serverTimeouts, type ListenerLimits } from '../net/conn-guard.ts';
 import { GuestgateError, isGuestgateError } from '../errors.ts';
 import { toNoCloudError } from './http-errors.ts';
 import { FORWARDING_HEADERS, resolveNoCloud } from './resolve.ts';
@@ -29,16 +30,17 @@ export async function startNoCloudServer(
   inventory: Inventory,
   log: Logger,
   metrics?: NoCloudMetrics,
+  limits?: ListenerLimits,
 ): Promise<NoCloudServer> {
-  const server = createServer(
-    { keepAliveTimeout: 30_000, requestTimeout: 30_000, headersTimeout: 10_000 },
-    (req, res) => {
-      const started = performance.now();
-      const file = answer(req, res, cfg, inventory, log);
-      metrics?.requests.inc({ file, status: String(res.statusCode) });
-      metrics?.latency.observe({ file }, (performance.now() - started) / 1000);
-    },
-  );
+  const server = createServer({ requestTimeout: 30_000, ...serverTimeouts(limits) }, (req, res) => {
+    const started = performance.now();
+    const file = answer(req, res, cfg, inventory, log);
+    metrics?.requests.inc({ file, status: String(res.statusCode) });
+    metrics?.latency.observe({ file }, (performance.now() - started) / 1000);
+  });
+  // Callers are counted by source address (a VM's, or a NAT's: many VMs behind one share its cap).
+  const keyOf = (s: { remoteAddress?: string }) => ({ key: `address:${s.remoteAddress}`, cap: limits!.perInstance });
+  if (limits) guardConnections(server, { ...limits, listener: 'nocloud', keyOf });
   const address = await listenTcp(server, parseHostPort(cfg.listen));
   return {
     server,

@@ -89,4 +89,25 @@ describe('bounded sender', () => {
     expect(dropped).toMatch(/too slow/);
     s.close();
   });
+
+  it('drops a listener whose queued bytes would pass maxBytes, but lets one large event through to an idle one', () => {
+    const pending: (() => void)[] = [];
+    let dropped = '';
+    const s = new BoundedSender(
+      (_l, done) => void pending.push(() => done()),
+      { maxQueue: 1000, stallMs: 60_000, maxBytes: 10 },
+      (r) => (dropped = r),
+    );
+    s.send('x'.repeat(25)); // larger than maxBytes, nothing queued: goes out
+    expect(s.pendingBytes).toBe(25);
+    pending.shift()!();
+    expect(s.pendingBytes).toBe(0);
+    s.send('é'.repeat(3)); // 6 UTF-8 bytes
+    s.send('abc');
+    expect(s.pendingBytes).toBe(9);
+    expect(dropped).toBe('');
+    s.send('ab');
+    expect(dropped).toMatch(/9 bytes queued, 2 more would pass 10/);
+    s.close();
+  });
 });

@@ -13,7 +13,8 @@ import {
   randomBoundary,
 } from '../../src/images/export/multipart.ts';
 
-export type Fault = 'none' | 'truncate' | 'corrupt';
+/** `stall`: half the body, then silence with the connection open (unified images). */
+export type Fault = 'none' | 'truncate' | 'corrupt' | 'stall';
 
 export interface FakeLxd {
   socket: string;
@@ -100,7 +101,9 @@ export async function fakeLxd(socket: string): Promise<FakeLxd> {
         'Content-Length': String(body.length),
         'Content-Disposition': `inline;filename=${img.fingerprint}.tar.gz`,
       });
-      const ok = await writeSlowly(res, body, state.chunkDelay, fault === 'truncate' ? body.length >> 1 : body.length);
+      const half = fault === 'truncate' || fault === 'stall';
+      const ok = await writeSlowly(res, body, state.chunkDelay, half ? body.length >> 1 : body.length);
+      if (fault === 'stall') return;
       if (fault === 'truncate') return void res.destroy();
       if (ok) res.end();
       return;

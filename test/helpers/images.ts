@@ -27,6 +27,7 @@ export function imagesConfig(over: Partial<ImagesConfig> = {}): ImagesConfig {
     upstreams: [],
     lookup_ttl: 5_000,
     drain_timeout: 300_000,
+    upstream_timeouts: undefined,
     ...over,
   };
 }

@@ -14,6 +14,7 @@ const svc = await createImageService(
     upstreams: [],
     lookup_ttl: 5_000,
     drain_timeout: 300_000,
+    upstream_timeouts: undefined,
   },
   { stateDir, log: pino({ level: 'silent' }) },
 );

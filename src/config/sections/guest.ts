@@ -1,4 +1,4 @@
-import { bool, duration, int, obj, oneOf, opt, str } from '../validate.ts';
+import { bool, duration, int, obj, oneOf, opt, size, str } from '../validate.ts';
 import { path, type PathContext } from '../paths.ts';
 
 export const DIALECTS = ['lxd-5.0', 'lxd', 'incus'] as const;
@@ -20,6 +20,8 @@ export const guestSection = (ctx: PathContext) =>
       keepalive: opt(duration(), 10_000),
       /** Events queued for one slow listener before it is dropped. */
       max_queue: opt(int({ min: 1, max: 1_000_000 }), 1024),
+      /** Bytes queued for one slow listener before it is dropped (a single larger event still goes out). */
+      max_queue_bytes: opt(size(), 8 * 1024 * 1024),
     }),
     /**
      * DEMO ONLY: callers in guestgate's own pid namespace (the host) are treated as this instance, so a

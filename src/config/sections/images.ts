@@ -47,6 +47,9 @@ export type LxdUpstreamConfig = ReturnType<ReturnType<typeof lxdUpstream>>;
 export type SimplestreamsUpstreamConfig = ReturnType<ReturnType<typeof simplestreamsUpstream>>;
 export type UpstreamConfig = DirUpstreamConfig | LxdUpstreamConfig | SimplestreamsUpstreamConfig;
 
+/** Defaults of images.upstream_timeouts (ms). */
+export const UPSTREAM_TIMEOUTS = Object.freeze({ connect: 10_000, first_byte: 30_000, idle: 30_000 });
+
 const upstream =
   (ctx: PathContext): Validator<UpstreamConfig> =>
   (v, key) => {
@@ -80,6 +83,14 @@ export const imagesSection = (ctx: PathContext) =>
     lookup_ttl: opt(duration(), 5_000),
     /** On SIGTERM: how long exports in flight may run on before the process exits anyway. */
     drain_timeout: opt(duration(), 5 * 60_000),
+    /** Deadlines for lxd/incus/simplestreams upstreams (absent: UPSTREAM_TIMEOUTS): a stalled fill fails. */
+    upstream_timeouts: opt(
+      obj({
+        connect: opt(duration(), UPSTREAM_TIMEOUTS.connect),
+        first_byte: opt(duration(), UPSTREAM_TIMEOUTS.first_byte),
+        idle: opt(duration(), UPSTREAM_TIMEOUTS.idle),
+      }),
+    ),
   });
 
 export type ImagesConfig = ReturnType<ReturnType<typeof imagesSection>>;
