@@ -3,7 +3,7 @@
 // already served by a running gateway).
 import { afterEach, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { BIN, DEMO, layout, spawnGateway, waitHealthy, type Layout } from '../helpers/service.ts';
@@ -51,11 +51,28 @@ it('exits non-zero naming guest.socket when a running gateway already serves it'
   const first = spawnGateway(l.configFile);
   cleanups.push(() => first.kill('SIGKILL'));
   await waitHealthy(l.adminSock);
-  const r = await serve(l.configFile);
+  // Its own state (and image cache), the same sockets: the guest socket is what collides.
+  const second = join(l.dir, 'second.yaml');
+  writeFileSync(second, readFileSync(l.configFile, 'utf8').replace('state_dir: ./state', 'state_dir: ./state-2'));
+  const r = await serve(second);
   expect(r.code).not.toBe(0);
   expect(r.code).not.toBeNull();
   expect(r.stderr).toContain(`guest.socket ${join(l.dir, 'run', 'devlxd', 'sock')}: `);
   // The running gateway was left alone.
+  expect(first.exitCode).toBeNull();
+  await waitHealthy(l.adminSock);
+});
+
+it('a second gateway on the same image cache exits non-zero naming the lock holder', async () => {
+  const l: Layout = layout({ demo: DEMO });
+  cleanups.push(() => l.cleanup());
+  const first = spawnGateway(l.configFile);
+  cleanups.push(() => first.kill('SIGKILL'));
+  await waitHealthy(l.adminSock);
+  const r = await serve(l.configFile);
+  expect(r.code).not.toBe(0);
+  expect(r.code).not.toBeNull();
+  expect(r.stderr).toContain(`is locked by pid ${first.pid}`);
   expect(first.exitCode).toBeNull();
   await waitHealthy(l.adminSock);
 });
