@@ -53,6 +53,7 @@ devices:
   root: {type: disk, path: /, pool: default}
 identity:
   cgroup: /lxc.payload.demo
+  root_uid: 0
 `;
 
 export async function inProcess(l: Layout): Promise<Service> {
