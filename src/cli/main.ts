@@ -7,13 +7,14 @@ import { seedCommand } from './seed.ts';
 import { cacheCommand } from './cache.ts';
 import { imagesCommand } from './images.ts';
 import { withExitOverride } from './exit-override.ts';
+import { VERSION } from '../util/version.ts';
 
 export function program(): Command {
   return new Command('guestgate')
     .description(
       'guest metadata and image gateway: the LXD/Incus guest API, cloud-init data and verified image exports',
     )
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     .addCommand(serveCommand())
     .addCommand(withExitOverride(instancesCommand()))
