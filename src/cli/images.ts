@@ -1,8 +1,8 @@
 // `guestgate images import | ls | rm | pin`: the cached images, offline (works on the cache folder).
 import { Command } from 'commander';
-import { stat } from 'node:fs/promises';
 import { Catalog } from '../images/store/catalog.ts';
 import { importImage } from '../images/fill/importer.ts';
+import { inputSize } from '../images/inspect.ts';
 import { readManifests, resolveCached } from '../images/store/maintenance.ts';
 import { manifestSize, type Manifest } from '../images/store/manifest.ts';
 import { humanBytes, recordTable, render, ttyProgress, type OutputFormat } from './output.ts';
@@ -64,7 +64,7 @@ export function imagesCommand(io: CliIo = stdio): Command {
         const done: Manifest[] = [];
         for (const g of groups) {
           let total = 0;
-          for (const f of g) total += (await stat(f)).size;
+          for (const f of g) total += await inputSize(f);
           progress.start(`import ${g.join(' + ')}`, 2 * total); // hash pass + verified copy pass
           done.push(
             await importImage(s, catalog, g, {
