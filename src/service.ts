@@ -65,7 +65,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
     events: { keepaliveMs: config.guest.events.keepalive, maxQueue: config.guest.events.max_queue, stallMs: 5_000 },
     log: log.child({ part: 'guest' }),
   };
-  const obs = new Observability({ inventory, hub, images });
+  const obs = new Observability({ inventory, hub, images, rejectedFiles: () => inventory.source.rejected?.size ?? 0 });
   const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
   const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket);
   obs.watchServer('guest', guest.server);

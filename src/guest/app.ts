@@ -40,7 +40,9 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
         sendWire(ctx, endpoint === 'imageExport' ? toImageWireError(e, deps.dialect) : toWireError(e, deps.dialect));
         logFailure(deps, ctx, instance, e);
       } finally {
-        metrics?.observe(endpoint, ctx.status, (performance.now() - started) / 1000, instance);
+        // A stream the handler took over (events, image export) has the status it wrote, not Koa's 404.
+        const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+        metrics?.observe(endpoint, status, (performance.now() - started) / 1000, instance);
       }
     });
   };

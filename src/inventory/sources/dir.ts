@@ -21,6 +21,8 @@ const isInstanceFile = (name: string): boolean => /\.ya?ml$/.test(name) && !name
 
 export class DirSource implements InventorySource {
   readonly kind = 'dir';
+  /** File names refused right now (unreadable, unsafe, invalid, or a duplicate instance). */
+  readonly rejected = new Set<string>();
   readonly #dir: string;
   readonly #debounceMs: number;
   readonly #settleMs: number;
@@ -186,12 +188,16 @@ export class DirSource implements InventorySource {
         text = r.text;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') this.#forget(file);
-        else if (e instanceof UnsafeFileError) this.#log.error({ file: e.file }, e.message);
-        else
+        else if (e instanceof UnsafeFileError) {
+          this.rejected.add(file);
+          this.#log.error({ file: e.file }, e.message);
+        } else {
+          this.rejected.add(file);
           this.#log.error(
             { file: join(this.#dir, file), code: (e as NodeJS.ErrnoException).code },
             'cannot read instance file',
           );
+        }
         continue;
       }
       if (this.#files.get(file)?.text === text) continue;
@@ -199,6 +205,7 @@ export class DirSource implements InventorySource {
         const instance = parseInstanceYaml(text, join(this.#dir, file));
         const clash = this.#fileOf(instance.key);
         if (clash && clash !== file) {
+          this.rejected.add(file);
           this.#log.error(
             { file: join(this.#dir, file), other: join(this.#dir, clash) },
             `instance "${instance.key}" is already defined in another file; ignored`,
@@ -206,8 +213,10 @@ export class DirSource implements InventorySource {
           continue;
         }
         this.#record(file, { text, instance });
+        this.rejected.delete(file);
       } catch (e) {
         if (!isGuestgateError(e)) throw e;
+        this.rejected.add(file);
         this.#log.error(
           { file: join(this.#dir, file), code: e.code, ...e.fields },
           `${e.message}${initial ? '' : ' (keeping the last good version)'}`,
@@ -233,6 +242,7 @@ export class DirSource implements InventorySource {
   }
 
   #forget(file: string): void {
+    this.rejected.delete(file);
     const before = this.#files.get(file)?.instance;
     if (!before) return;
     this.#files.delete(file);

@@ -69,6 +69,8 @@ export class LxdSource implements InventorySource {
   #attempt = 0;
   #stopped = false;
   #readyInLxd = false;
+  /** Why the server cannot be reached right now (for /healthz), or undefined. */
+  unreachable: string | undefined;
   /** Number of times the event stream was (re)connected; for tests and metrics. */
   connects = 0;
 
@@ -192,6 +194,7 @@ export class LxdSource implements InventorySource {
         this.#ws = ws;
         this.connects++;
         this.#attempt = 0;
+        this.unreachable = undefined;
         resolve();
       });
       ws.on('message', (data, isBinary) => {
@@ -210,6 +213,7 @@ export class LxdSource implements InventorySource {
         if (!opened) return reject(new Error('connection closed before the handshake'));
         if (this.#ws === ws) this.#ws = undefined;
         if (!this.#stopped) {
+          this.unreachable = `${this.#client.where}: event stream closed; reconnecting`;
           this.#log.warn({ where: this.#client.where }, 'LXD event stream closed; reconnecting');
           this.#scheduleReconnect();
         }
@@ -228,6 +232,7 @@ export class LxdSource implements InventorySource {
           void this.#enqueue('resync', { kind: 'resync' });
         },
         (e: unknown) => {
+          this.unreachable = `${this.#client.where}: ${(e as Error)?.message ?? String(e)}`;
           this.#log.debug({ err: e, where: this.#client.where, attempt: this.#attempt }, 'LXD still unreachable');
           this.#scheduleReconnect();
         },
