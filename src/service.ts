@@ -17,6 +17,7 @@ import { createAdminApp } from './admin/app.ts';
 import { HostEvents } from './admin/host-events.ts';
 import { InstanceService } from './admin/instances.ts';
 import { Observability } from './metrics/observability.ts';
+import { logInstanceChange, type LoggedChange } from './inventory/change-log.ts';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
 import { startNoCloudServer, type NoCloudServer } from './nocloud/server.ts';
 import { createImageService, type ImageService } from './images/index.ts';
@@ -50,6 +51,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
   const ready = new ReadyStore(join(config.state_dir, 'ready'));
   await ready.load();
   ready.on('change', (key, r) => void inventory.source.recordReady?.(key, r.state));
+  inventory.on('change', (c: LoggedChange) => logInstanceChange(log.child({ part: 'inventory' }), c));
   const ownImages: ImageService | undefined = extras.images
     ? undefined
     : await createImageService(config.images, { stateDir: config.state_dir, log: log.child({ part: 'images' }) });

@@ -12,7 +12,7 @@ export function serveCommand(): Command {
     .addOption(configOption())
     .action(async (opts: { config: string }) => {
       const config = loadConfig(opts.config);
-      const log = createLogger(config.log.level);
+      const log = createLogger(config.log.level, 2, config.log.format);
       const service = await startService(config, log);
       notifySystemd('ready', log);
       await new Promise<void>((resolve) => {

@@ -3,6 +3,7 @@
 import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import type { Resolved } from '../inventory/inventory.ts';
+import { isGuestgateError } from '../errors.ts';
 import { authorize } from './authorize.ts';
 import type { GuestDeps } from './deps.ts';
 import type { Endpoint } from './dialects.ts';
@@ -92,8 +93,12 @@ export function cleanPath(p: string): string {
 }
 
 function logFailure(deps: GuestDeps, ctx: Context, instance: string | undefined, e: unknown): void {
-  const code = (e as { code?: string }).code;
+  const code = isGuestgateError(e) ? e.code : undefined;
   const fields = { instance, method: ctx.method, path: ctx.path, status: ctx.status, code };
-  if (ctx.status >= 500 && code !== 'E_NOT_IN_INSTANCE') deps.log.error({ ...fields, err: e }, 'guest request failed');
+  // Only the unexpected (no stable code, or E_INTERNAL) gets a stack at error; an upstream or timeout
+  // problem is a warning; refusals the protocol defines (403, 404, 501, ...) are routine, at info.
+  if (!code || code === 'E_INTERNAL') deps.log.error({ ...fields, err: e }, 'guest request failed');
+  else if (code === 'E_UPSTREAM' || code === 'E_INTEGRITY' || code === 'E_TIMEOUT')
+    deps.log.warn({ ...fields, err: (e as Error).message }, 'guest request failed');
   else deps.log.info({ ...fields, err: (e as Error).message }, 'guest request refused');
 }
