@@ -86,7 +86,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
       obs,
       images,
       maxBody: config.admin.max_body,
-      maxWaitMs: config.admin.max_wait * 1000,
+      maxWaitMs: config.admin.max_wait,
       log: log.child({ part: 'admin' }),
     });
     admin = await startAdminServer(adminApp, config.admin, adminSocketPath(config.runtime_dir, config.admin));
