@@ -19,12 +19,14 @@ const rows = (list: readonly Manifest[], pinned: readonly string[]) =>
     kind: m.kind,
     size: humanBytes(manifestSize(m)),
     public: m.public ? 'yes' : 'no',
-    cached: m.cached ? 'yes' : 'no',
+    auto_cached: m.cached ? 'yes' : 'no',
     pinned: m.pinned || pinned.includes(m.fingerprint) ? 'yes' : 'no',
     description: [m.properties.os, m.properties.release, m.properties.variant].filter(Boolean).join(' '),
     source: m.source,
   }));
-const COLUMNS = ['fingerprint', 'type', 'kind', 'size', 'public', 'cached', 'pinned', 'description', 'source'];
+// auto_cached: LXD's `cached` flag (the upstream fetched the image itself, and may expire it); not whether
+// guestgate's cache holds it (every listed image is in the cache).
+const COLUMNS = ['fingerprint', 'type', 'kind', 'size', 'public', 'auto_cached', 'pinned', 'description', 'source'];
 
 async function openCatalog(s: CacheSettings): Promise<Catalog> {
   await ensureLayout(s.cacheDir, s.modes);
