@@ -64,6 +64,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
     hub,
     images,
     location: config.guest.location ?? hostname(),
+    recordReadyQuietly: !dialect.readyState && config.guest.record_ready,
     events: { keepaliveMs: config.guest.events.keepalive, maxQueue: config.guest.events.max_queue, stallMs: 5_000 },
     log: log.child({ part: 'guest' }),
   };
@@ -87,6 +88,10 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
       images,
       maxBody: config.admin.max_body,
       maxWaitMs: config.admin.max_wait,
+      noReadiness:
+        dialect.readyState || config.guest.record_ready
+          ? undefined
+          : `the ${dialect.name} dialect has no readiness: LXD 5.0.2 ignores PATCH /1.0, so no guest reports Ready; set guest.record_ready: true to record it anyway (guests still get LXD 5.0.2's answers)`,
       log: log.child({ part: 'admin' }),
     });
     admin = await startAdminServer(adminApp, config.admin, adminSocketPath(config.runtime_dir, config.admin));

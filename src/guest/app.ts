@@ -13,7 +13,7 @@ import { sendWire } from './respond.ts';
 import { getConfig, getConfigKey, getDevices, getMetaData, getRoot } from './routes/basic.ts';
 import { streamEvents } from './routes/events.ts';
 import { exportImage } from './routes/images.ts';
-import { getInfo, patchInfo } from './routes/info.ts';
+import { getInfo, patchInfo, recordStateQuietly } from './routes/info.ts';
 
 type Handler = (ctx: Context, r: Resolved) => void | Promise<void>;
 
@@ -34,6 +34,8 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
         const action = methodAction(deps.dialect, endpoint, ctx.method);
         const r = authorize(ctx.req.socket, endpoint, deps.inventory, deps.dialect);
         instance = r.instance.key;
+        if (deps.recordReadyQuietly && endpoint === 'info' && ctx.method === 'PATCH' && action === 'get')
+          await recordStateQuietly(deps, ctx, r);
         await (action === 'patch' && patch ? patch : get)(ctx, r);
       } catch (e) {
         if (!ctx.respond && ctx.res.headersSent) throw e; // mid-stream: the transfer is cut by the handler

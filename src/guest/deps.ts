@@ -18,5 +18,7 @@ export interface GuestDeps {
   /** `location` for dialects that report the host (LXD 6.x, Incus). */
   readonly location: string;
   readonly events: { readonly keepaliveMs: number; readonly maxQueue: number; readonly stallMs: number };
+  /** lxd-5.0 with guest.record_ready: PATCH /1.0 is recorded, answered as LXD 5.0.2 does. */
+  readonly recordReadyQuietly?: boolean;
   readonly log: Logger;
 }
