@@ -219,7 +219,7 @@ export class DirSource implements InventorySource {
         this.rejected.add(file);
         this.#log.error(
           { file: join(this.#dir, file), code: e.code, ...e.fields },
-          `${e.message}${initial ? '' : ' (keeping the last good version)'}`,
+          `${e.message}${this.#files.has(file) ? ' (keeping the last good version)' : ''}`,
         );
       }
     }
@@ -248,6 +248,8 @@ export class DirSource implements InventorySource {
     this.#files.delete(file);
     if (this.#fileByKey.get(before.key) === file) this.#fileByKey.delete(before.key);
     this.#onChange({ kind: 'remove', before });
+    // Another file refused as a duplicate of this instance may define it now: read the refused ones again.
+    for (const f of this.rejected) this.#recheck(f, 0);
   }
 }
 
