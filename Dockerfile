@@ -26,6 +26,9 @@ ENV NODE_ENV=production GUESTGATE_CONFIG=/etc/guestgate/guestgate.yaml
 VOLUME ["/run/guestgate", "/var/lib/guestgate"]
 # NoCloud over HTTP when enabled in the config (nocloud.listen); the admin API stays on its unix socket.
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s CMD ["guestgate", "instances", "ls", "-o", "json"]
+# /healthz on the admin socket (default <runtime_dir>/admin.sock): healthy while it answers 200; its body
+# ({"status":"ok"|"degraded","reasons":[...]}) is kept in `docker inspect` (a restart would not fix a
+# refused inventory file, so "degraded" stays healthy).
+HEALTHCHECK --interval=30s --timeout=5s CMD ["node", "-e", "require('node:http').get({socketPath:'/run/guestgate/admin.sock',path:'/healthz'},r=>{r.pipe(process.stdout);r.on('end',()=>process.exit(r.statusCode===200?0:1))}).on('error',e=>{console.error(e.message);process.exit(1)})"]
 ENTRYPOINT ["/usr/bin/tini", "--", "guestgate"]
 CMD ["serve", "--config", "/etc/guestgate/guestgate.yaml"]

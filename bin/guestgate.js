@@ -1,28 +1,42 @@
 #!/usr/bin/env node
-// Entry point. guestgate needs Node.js >= 24 (built-in zstd, type stripping). When started by an
-// older node, re-exec under the Node 24 that `npm install` brought in (the npm `node` package).
+// Entry point. guestgate needs Node.js >= 24 (built-in zstd, type stripping).
+// - A git checkout runs src/ (TypeScript, types stripped by Node 24). Started by an older node, it re-execs
+//   under the Node 24 that `npm install` brought in (the `node` dev dependency), forwarding signals.
+// - An installed package runs the compiled dist/ and needs Node 24 itself: an older node gets a clear error.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const src = join(root, 'src', 'cli', 'main.ts');
+const checkout = existsSync(src);
 const major = Number(process.versions.node.split('.')[0]);
+
 if (major < 24) {
   const bundled = join(root, 'node_modules', 'node', 'bin', 'node');
-  if (!existsSync(bundled)) {
-    process.stderr.write(
-      `guestgate: Node.js >= 24 is required (this is ${process.version}); run 'npm install' in ${root} first\n`,
-    );
+  if (!checkout || !existsSync(bundled)) {
+    const hint = checkout
+      ? `run 'npm install' in ${root} first (it brings Node 24 for the checkout)`
+      : 'install Node.js 24 (https://nodejs.org/) and run guestgate with it';
+    process.stderr.write(`guestgate: Node.js 24 or newer is required (this is ${process.version}); ${hint}\n`);
     process.exit(1);
   }
   const child = spawn(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => child.kill(sig));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+  // Forward every stop/reload signal; the wrapper lives exactly as long as the gateway.
+  const signals = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+  for (const sig of signals) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      // Die of the same signal, so a supervisor sees what the gateway saw.
+      for (const sig of signals) process.removeAllListeners(sig);
+      process.kill(process.pid, signal);
+      return;
+    }
+    process.exit(code ?? 1);
+  });
 } else {
-  // A checkout runs its TypeScript directly (Node 24 strips types); an installed build runs dist/.
-  const src = join(root, 'src', 'cli', 'main.ts');
-  const entry = existsSync(src) ? src : join(root, 'dist', 'cli', 'main.js');
+  const entry = checkout ? src : join(root, 'dist', 'cli', 'main.js');
   const { main } = await import(pathToFileURL(entry).href);
   const code = await main(process.argv.slice(2));
   if (typeof code === 'number') process.exitCode = code;

@@ -17,6 +17,7 @@ import { createAdminApp } from './admin/app.ts';
 import { HostEvents } from './admin/host-events.ts';
 import { InstanceService } from './admin/instances.ts';
 import { Observability } from './metrics/observability.ts';
+import { logInstanceChange, type LoggedChange } from './inventory/change-log.ts';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
 import { startNoCloudServer, type NoCloudServer } from './nocloud/server.ts';
 import { createImageService, type ImageService } from './images/index.ts';
@@ -75,6 +76,7 @@ async function startParts(
   const ready = new ReadyStore(join(config.state_dir, 'ready'));
   await ready.load();
   ready.on('change', (key, r) => void inventory.source.recordReady?.(key, r.state));
+  inventory.on('change', (c: LoggedChange) => logInstanceChange(log.child({ part: 'inventory' }), c));
   const ownImages: ImageService | undefined = extras.images
     ? undefined
     : await createImageService(config.images, { stateDir: config.state_dir, log: log.child({ part: 'images' }) });
@@ -88,6 +90,7 @@ async function startParts(
     hub,
     images,
     location: config.guest.location ?? hostname(),
+    recordReadyQuietly: !dialect.readyState && config.guest.record_ready,
     events: {
       keepaliveMs: config.guest.events.keepalive,
       maxQueue: config.guest.events.max_queue,
@@ -97,7 +100,7 @@ async function startParts(
     log: log.child({ part: 'guest' }),
     rateLimit: rateLimiter(config.limits),
   };
-  const obs = new Observability({ inventory, hub, images });
+  const obs = new Observability({ inventory, hub, images, rejectedFiles: () => inventory.source.rejected?.size ?? 0 });
   const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
   const limits = listenerLimits(config.limits, raiseFdLimit(), obs, log.child({ part: 'limits' }));
   const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket, limits).catch(
@@ -121,7 +124,11 @@ async function startParts(
       obs,
       images,
       maxBody: config.admin.max_body,
-      maxWaitMs: config.admin.max_wait * 1000,
+      maxWaitMs: config.admin.max_wait,
+      noReadiness:
+        dialect.readyState || config.guest.record_ready
+          ? undefined
+          : `the ${dialect.name} dialect has no readiness: LXD 5.0.2 ignores PATCH /1.0, so no guest reports Ready; set guest.record_ready: true to record it anyway (guests still get LXD 5.0.2's answers)`,
       log: log.child({ part: 'admin' }),
     });
     const adminSock = adminSocketPath(config.runtime_dir, config.admin);

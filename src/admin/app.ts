@@ -64,7 +64,7 @@ function errorsAndMetrics(deps: AdminDeps) {
       if (w.status >= 500) deps.log.error({ err: e, method: ctx.method, path: ctx.path }, 'admin request failed');
     } finally {
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      deps.obs.adminRequests.inc({ route, method: ctx.method, status: String(ctx.status) });
+      deps.obs.adminRequests.inc({ method: ctx.method, route, status: String(ctx.status) });
       deps.obs.adminLatency.observe({ route }, (performance.now() - started) / 1000);
       if (ctx.method !== 'GET')
         deps.log.info({ method: ctx.method, path: ctx.path, status: ctx.status }, 'admin request');

@@ -24,5 +24,7 @@ export interface AdminDeps {
   readonly maxBody: number;
   /** Cap for readiness long-polls, ms. */
   readonly maxWaitMs: number;
+  /** Why guests cannot report readiness with this dialect (wait-ready refuses at once), or undefined. */
+  readonly noReadiness?: string | undefined;
   readonly log: Logger;
 }

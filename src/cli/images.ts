@@ -1,9 +1,9 @@
 // `guestgate images import | ls | rm | pin`: the cached images, through a running gateway's admin
 // API (the daemon is the cache's only writer), or on the cache folder under its lock when none runs.
 import { Command } from 'commander';
-import { stat } from 'node:fs/promises';
 import { Catalog } from '../images/store/catalog.ts';
 import { importImage } from '../images/fill/importer.ts';
+import { inputSize } from '../images/inspect.ts';
 import { readManifests, resolveCached } from '../images/store/maintenance.ts';
 import { manifestSize, type Manifest } from '../images/store/manifest.ts';
 import { humanBytes, recordTable, render, ttyProgress, type OutputFormat } from './output.ts';
@@ -22,12 +22,14 @@ const rows = (list: readonly (Manifest | ImageInfo)[], pinned: readonly string[]
     kind: m.kind,
     size: humanBytes(manifestSize(m)),
     public: m.public ? 'yes' : 'no',
-    cached: m.cached ? 'yes' : 'no',
+    auto_cached: m.cached ? 'yes' : 'no',
     pinned: m.pinned || pinned.includes(m.fingerprint) ? 'yes' : 'no',
     description: [m.properties.os, m.properties.release, m.properties.variant].filter(Boolean).join(' '),
     source: m.source,
   }));
-const COLUMNS = ['fingerprint', 'type', 'kind', 'size', 'public', 'cached', 'pinned', 'description', 'source'];
+// auto_cached: LXD's `cached` flag (the upstream fetched the image itself, and may expire it); not whether
+// guestgate's cache holds it (every listed image is in the cache).
+const COLUMNS = ['fingerprint', 'type', 'kind', 'size', 'public', 'auto_cached', 'pinned', 'description', 'source'];
 
 async function openCatalog(s: CacheSettings): Promise<Catalog> {
   await ensureLayout(s.cacheDir, s.modes);
@@ -68,7 +70,7 @@ export function imagesCommand(io: CliIo = stdio): Command {
           const done: ImageInfo[] = [];
           for (const g of groups) {
             let total = 0;
-            for (const f of g) total += (await stat(f)).size;
+            for (const f of g) total += await inputSize(f);
             progress.start(`import ${g.join(' + ')}`, 2 * total); // hash pass + verified copy pass
             done.push(await one(g, (n) => progress.add(n)));
             progress.done();

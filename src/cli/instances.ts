@@ -44,7 +44,7 @@ const showTable = (v: View): string => {
     ['name', v.name],
     ['project', v.project],
     ['type', v.type],
-    ['state', v.state_since ? `${v.state} (since ${v.state_since})` : v.state],
+    ['ready', v.state_since ? `${v.state} (since ${v.state_since})` : v.state],
   ];
   for (const [k, val] of Object.entries(v.config).sort())
     rows.push([
@@ -65,7 +65,7 @@ const showTable = (v: View): string => {
 
 const listTable = (vs: View[]): string =>
   table(
-    ['NAME', 'PROJECT', 'TYPE', 'STATE', 'ADDRESSES'],
+    ['NAME', 'PROJECT', 'TYPE', 'READY', 'ADDRESSES'],
     vs.map((v) => [v.name, v.project, v.type, v.state, (v.identity.addresses ?? []).join(',')]),
   );
 

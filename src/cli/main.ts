@@ -7,19 +7,29 @@ import { seedCommand } from './seed.ts';
 import { cacheCommand } from './cache.ts';
 import { imagesCommand } from './images.ts';
 import { withExitOverride } from './exit-override.ts';
+import { VERSION } from '../util/version.ts';
 
 export function program(): Command {
-  return new Command('guestgate')
-    .description(
-      'guest metadata and image gateway: the LXD/Incus guest API, cloud-init data and verified image exports',
-    )
-    .version('0.1.0')
-    .exitOverride()
-    .addCommand(serveCommand())
-    .addCommand(withExitOverride(instancesCommand()))
-    .addCommand(withExitOverride(seedCommand()))
-    .addCommand(withExitOverride(imagesCommand()))
-    .addCommand(withExitOverride(cacheCommand()));
+  return showParentOptions(
+    new Command('guestgate')
+      .description(
+        'guest metadata and image gateway: the LXD/Incus guest API, cloud-init data and verified image exports',
+      )
+      .version(VERSION)
+      .exitOverride()
+      .addCommand(serveCommand())
+      .addCommand(withExitOverride(instancesCommand()))
+      .addCommand(withExitOverride(seedCommand()))
+      .addCommand(withExitOverride(imagesCommand()))
+      .addCommand(withExitOverride(cacheCommand())),
+  );
+}
+
+/** Every subcommand's --help lists the options it inherits (-c/--config, --admin) under "Global Options". */
+function showParentOptions(cmd: Command): Command {
+  cmd.configureHelp({ showGlobalOptions: true });
+  for (const c of cmd.commands) showParentOptions(c);
+  return cmd;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -12,7 +12,12 @@ export function serveCommand(): Command {
     .addOption(configOption())
     .action(async (opts: { config: string }) => {
       const config = loadConfig(opts.config);
-      const log = createLogger(config.log.level);
+      const log = createLogger(config.log.level, 2, config.log.format);
+      if (process.getuid?.() !== 0)
+        log.warn(
+          { uid: process.getuid?.() },
+          'not running as root: callers in other user namespaces cannot be identified (pid namespaces, uid maps of other users are unreadable); run guestgate as root',
+        );
       const service = await startService(config, log);
       notifySystemd('ready', log);
       await new Promise<void>((resolve) => {

@@ -3,6 +3,7 @@
 import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import type { Resolved } from '../inventory/inventory.ts';
+import { isGuestgateError } from '../errors.ts';
 import { authorize } from './authorize.ts';
 import { GuestgateError } from '../errors.ts';
 import type { GuestDeps } from './deps.ts';
@@ -13,7 +14,7 @@ import { sendWire } from './respond.ts';
 import { getConfig, getConfigKey, getDevices, getMetaData, getRoot } from './routes/basic.ts';
 import { streamEvents } from './routes/events.ts';
 import { exportImage } from './routes/images.ts';
-import { getInfo, patchInfo } from './routes/info.ts';
+import { getInfo, patchInfo, recordStateQuietly } from './routes/info.ts';
 
 type Handler = (ctx: Context, r: Resolved) => void | Promise<void>;
 
@@ -37,6 +38,8 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
         const wait = deps.rateLimit?.(instance) ?? 0;
         if (wait > 0)
           throw new GuestgateError('E_RATE_LIMITED', 'request rate over limits.rate', { retryAfterMs: wait });
+        if (deps.recordReadyQuietly && endpoint === 'info' && ctx.method === 'PATCH' && action === 'get')
+          await recordStateQuietly(deps, ctx, r);
         await (action === 'patch' && patch ? patch : get)(ctx, r);
       } catch (e) {
         if (!ctx.respond && ctx.res.headersSent) throw e; // mid-stream: the transfer is cut by the handler
@@ -44,7 +47,9 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
         sendWire(ctx, endpoint === 'imageExport' ? toImageWireError(e, deps.dialect) : toWireError(e, deps.dialect));
         logFailure(deps, ctx, instance, e);
       } finally {
-        metrics?.observe(endpoint, ctx.status, (performance.now() - started) / 1000, instance);
+        // A stream the handler took over (events, image export) has the status it wrote, not Koa's 404.
+        const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+        metrics?.observe(endpoint, status, (performance.now() - started) / 1000, instance);
       }
     });
   };
@@ -119,10 +124,13 @@ export function cleanPath(p: string): string {
 }
 
 function logFailure(deps: GuestDeps, ctx: Context, instance: string | undefined, e: unknown): void {
-  const code = (e as { code?: string }).code;
+  const code = isGuestgateError(e) ? e.code : undefined;
   const fields = { instance, method: ctx.method, path: ctx.path, status: ctx.status, code };
-  // 500 "not in container" and 501 for a method are the caller's doing, not a fault of the gateway.
-  const callerCaused = code === 'E_NOT_IN_INSTANCE' || code === 'E_METHOD_NOT_IMPLEMENTED';
-  if (ctx.status >= 500 && !callerCaused) deps.log.error({ ...fields, err: e }, 'guest request failed');
+  // Only the unexpected (no stable code, or E_INTERNAL) gets a stack at error; an upstream or timeout
+  // problem is a warning; refusals the protocol defines (403, 404, 501, ...) are routine, at info.
+  if (!code || code === 'E_INTERNAL') deps.log.error({ ...fields, err: e }, 'guest request failed');
+  else if (code === 'E_UPSTREAM' || code === 'E_INTEGRITY' || code === 'E_TIMEOUT')
+    deps.log.warn({ ...fields, err: (e as Error).message }, 'guest request failed');
+  else if (code === 'E_RATE_LIMITED') deps.log.debug({ ...fields }, 'guest request over its rate limit');
   else deps.log.info({ ...fields, err: (e as Error).message }, 'guest request refused');
 }

@@ -23,6 +23,8 @@ export interface GuestDeps {
     readonly maxBytes: number;
     readonly stallMs: number;
   };
+  /** lxd-5.0 with guest.record_ready: PATCH /1.0 is recorded, answered as LXD 5.0.2 does. */
+  readonly recordReadyQuietly?: boolean;
   readonly log: Logger;
   /** Per-instance request rate limit: 0 when a request may go, else the ms to wait (absent: off). */
   readonly rateLimit?: (instance: string) => number;

@@ -68,4 +68,8 @@ export interface InventorySource {
    * stays the record either way.
    */
   recordReady?(key: string, state: 'Ready' | 'Started'): Promise<void>;
+  /** Files refused right now (dir source): /healthz and guestgate_inventory_rejected_files. */
+  readonly rejected?: ReadonlySet<string>;
+  /** Why the backing server cannot be reached right now (LXD/Incus source), or undefined. */
+  readonly unreachable?: string | undefined;
 }

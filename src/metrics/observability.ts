@@ -2,14 +2,37 @@
 // surfaces and read from the running parts at scrape time. Built once in startService.
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
-import { Registry, type GaugeSample } from './registry.ts';
+import { VERSION } from '../util/version.ts';
+import {
+  counter,
+  defaultMetrics,
+  histogram,
+  Registry,
+  sampledCounter,
+  sampledGauge,
+  type Counter,
+  type Histogram,
+} from './registry.ts';
+
+/** The image cache's running totals, as the image service reports them. */
+export interface CacheStats {
+  readonly bytes: number;
+  readonly images: number;
+  readonly hits: number;
+  readonly misses: number;
+  readonly fills: number;
+  readonly fillFailures: number;
+  readonly evictions: number;
+  readonly upstreamErrors: number;
+}
 
 /** The running parts read at scrape time (narrow views, so metrics/ depends on none of them). */
 export interface ObservedParts {
   readonly inventory: { readonly size: number };
   readonly hub: { readonly listenerCount: number; readonly delivered: number };
-  /** The image cache: each numeric field of stats() becomes guestgate_cache{field=...}. */
-  readonly images: { stats(): object };
+  readonly images: { stats(): CacheStats };
+  /** Inventory files currently refused (parse errors, unsafe files, duplicates). */
+  readonly rejectedFiles?: () => number;
 }
 
 /** Records one guest request (the guest surface calls it per request). */
@@ -19,81 +42,101 @@ export interface RequestObserver {
 
 export class Observability {
   readonly registry = new Registry();
-  readonly guestRequests = this.registry.counter(
-    'guestgate_guest_requests_total',
-    'Guest API requests by endpoint and status.',
-  );
-  readonly guestLatency = this.registry.histogram(
-    'guestgate_guest_request_duration_seconds',
-    'Guest API request latency by endpoint.',
-  );
-  readonly adminRequests = this.registry.counter(
-    'guestgate_admin_requests_total',
-    'Admin API requests by route, method and status.',
-  );
-  readonly adminLatency = this.registry.histogram(
-    'guestgate_admin_request_duration_seconds',
-    'Admin API request latency by route.',
-  );
-  readonly nocloudRequests = this.registry.counter(
-    'guestgate_nocloud_requests_total',
-    'NoCloud HTTP requests by file and status.',
-  );
-  readonly nocloudLatency = this.registry.histogram(
-    'guestgate_nocloud_request_duration_seconds',
-    'NoCloud HTTP request latency by file.',
-  );
-  readonly connectionsRefused = this.registry.counter(
-    'guestgate_connections_refused_total',
-    'Connections closed at accept by a cap, by listener and reason (per-key, global).',
-  );
-  readonly connectionsTimedOut = this.registry.counter(
-    'guestgate_connections_timed_out_total',
-    'Connections closed by a deadline, by listener and phase (header, idle).',
-  );
+  readonly guestRequests: Counter;
+  readonly guestLatency: Histogram;
+  readonly adminRequests: Counter;
+  readonly adminLatency: Histogram;
+  readonly nocloudRequests: Counter;
+  readonly nocloudLatency: Histogram;
+  readonly connectionsRefused: Counter;
+  readonly connectionsTimedOut: Counter;
   #readyWaiters = 0;
   readonly #servers = new Map<string, Server>();
 
   constructor(parts: ObservedParts) {
     const r = this.registry;
-    r.collect({
-      name: 'guestgate_instances',
-      help: 'Instances in the inventory.',
-      type: 'gauge',
-      collect: () => [{ value: parts.inventory.size }],
-    });
-    r.collect({
-      name: 'guestgate_guest_event_listeners',
-      help: 'Connected guest event listeners.',
-      type: 'gauge',
-      collect: () => [{ value: parts.hub.listenerCount }],
-    });
-    r.collect({
-      name: 'guestgate_guest_events_delivered_total',
-      help: 'Guest events written to listeners.',
-      type: 'counter',
-      collect: () => [{ value: parts.hub.delivered }],
-    });
-    r.collect({
-      name: 'guestgate_ready_waiters',
-      help: 'Pending readiness long-polls on the admin API.',
-      type: 'gauge',
-      collect: () => [{ value: this.#readyWaiters }],
-    });
-    r.collect({
-      name: 'guestgate_connections',
-      help: 'Open connections by listener.',
-      type: 'gauge',
-      collect: () => this.#connections(),
-    });
-    // Each numeric field of stats() becomes guestgate_cache{field="<name>"} (bytes, hits, misses,
-    // fills, evictions, upstreamErrors, ... whatever the image service reports).
-    r.collect({
-      name: 'guestgate_cache',
-      help: 'Image cache statistics (field label).',
-      type: 'gauge',
-      collect: () => cacheSamples(parts.images.stats()),
-    });
+    defaultMetrics(r);
+    this.guestRequests = counter(r, 'guestgate_guest_requests_total', 'Guest API requests by endpoint and status.', [
+      'endpoint',
+      'status',
+    ]);
+    this.guestLatency = histogram(r, 'guestgate_guest_request_duration_seconds', 'Guest API request latency.', [
+      'endpoint',
+    ]);
+    this.adminRequests = counter(r, 'guestgate_admin_requests_total', 'Admin API requests by route, method, status.', [
+      'route',
+      'method',
+      'status',
+    ]);
+    this.adminLatency = histogram(r, 'guestgate_admin_request_duration_seconds', 'Admin API request latency.', [
+      'route',
+    ]);
+    this.nocloudRequests = counter(r, 'guestgate_nocloud_requests_total', 'NoCloud HTTP requests by file, status.', [
+      'file',
+      'status',
+    ]);
+    this.nocloudLatency = histogram(r, 'guestgate_nocloud_request_duration_seconds', 'NoCloud request latency.', [
+      'file',
+    ]);
+    this.connectionsRefused = counter(
+      r,
+      'guestgate_connections_refused_total',
+      'Connections closed at accept by a cap, by listener and reason (per-key, global).',
+      ['listener', 'reason'],
+    );
+    this.connectionsTimedOut = counter(
+      r,
+      'guestgate_connections_timed_out_total',
+      'Connections closed by a deadline, by listener and phase (header, idle).',
+      ['listener', 'phase'],
+    );
+    sampledGauge(
+      r,
+      'guestgate_build_info',
+      'Always 1; the labels say which guestgate and Node.js run.',
+      () => [{ labels: { version: VERSION, nodejs: process.version }, value: 1 }],
+      ['version', 'nodejs'],
+    );
+    sampledGauge(r, 'guestgate_instances', 'Instances in the inventory.', () => parts.inventory.size);
+    sampledGauge(
+      r,
+      'guestgate_inventory_rejected_files',
+      'Inventory files refused right now (see the log for why).',
+      () => parts.rejectedFiles?.() ?? 0,
+    );
+    sampledGauge(
+      r,
+      'guestgate_guest_event_listeners',
+      'Connected guest event listeners.',
+      () => parts.hub.listenerCount,
+    );
+    sampledCounter(
+      r,
+      'guestgate_guest_events_delivered_total',
+      'Guest events written to listeners.',
+      () => parts.hub.delivered,
+    );
+    sampledGauge(
+      r,
+      'guestgate_ready_waiters',
+      'Pending readiness long-polls on the admin API.',
+      () => this.#readyWaiters,
+    );
+    sampledGauge(r, 'guestgate_connections', 'Open connections by listener.', () => this.#connections(), ['listener']);
+    const cache = () => parts.images.stats();
+    sampledGauge(r, 'guestgate_cache_bytes', 'Bytes of cached images.', () => cache().bytes);
+    sampledGauge(r, 'guestgate_cache_images', 'Cached images.', () => cache().images);
+    sampledCounter(r, 'guestgate_cache_hits_total', 'Image exports served from the cache.', () => cache().hits);
+    sampledCounter(r, 'guestgate_cache_misses_total', 'Image exports not in the cache.', () => cache().misses);
+    sampledCounter(r, 'guestgate_cache_fills_total', 'Verified fills from upstreams.', () => cache().fills);
+    sampledCounter(r, 'guestgate_cache_fill_failures_total', 'Fills that failed.', () => cache().fillFailures);
+    sampledCounter(r, 'guestgate_cache_evictions_total', 'Images evicted (LRU by bytes).', () => cache().evictions);
+    sampledCounter(
+      r,
+      'guestgate_cache_upstream_errors_total',
+      'Errors from image upstreams.',
+      () => cache().upstreamErrors,
+    );
   }
 
   /** Readiness long-polls in progress. */
@@ -125,10 +168,9 @@ export class Observability {
         const key = `${endpoint} ${status}`;
         let s = series.get(key);
         if (!s) {
-          s = {
-            inc: this.guestRequests.child({ endpoint, status: String(status) }),
-            observe: this.guestLatency.child({ endpoint }),
-          };
+          const requests = this.guestRequests.labels(endpoint, String(status));
+          const latency = this.guestLatency.labels(endpoint);
+          s = { inc: () => requests.inc(), observe: (v) => latency.observe(v) };
           series.set(key, s);
         }
         s.inc();
@@ -142,25 +184,12 @@ export class Observability {
     };
   }
 
-  async #connections(): Promise<GaugeSample[]> {
-    const out: GaugeSample[] = [];
+  async #connections(): Promise<{ labels: Record<string, string>; value: number }[]> {
+    const out: { labels: Record<string, string>; value: number }[] = [];
     for (const [listener, s] of this.#servers) {
       const n = await new Promise<number>((res) => s.getConnections((e, c) => res(e ? 0 : c)));
       out.push({ labels: { listener }, value: n });
     }
     return out;
   }
-}
-
-function cacheSamples(stats: object): GaugeSample[] {
-  const out: GaugeSample[] = [];
-  const walk = (o: object, prefix: string): void => {
-    for (const [k, v] of Object.entries(o) as [string, unknown][]) {
-      const field = prefix ? `${prefix}_${k}` : k;
-      if (typeof v === 'number') out.push({ labels: { field }, value: v });
-      else if (v && typeof v === 'object' && !Array.isArray(v)) walk(v, field);
-    }
-  };
-  walk(stats, '');
-  return out;
 }

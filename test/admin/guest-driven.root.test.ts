@@ -132,7 +132,10 @@ describe('metrics', () => {
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(r.text).toContain('guestgate_guest_requests_total{endpoint="config",status="200"} 1');
-    expect(r.text).toMatch(/guestgate_guest_request_duration_seconds_bucket\{endpoint="config",le="\+Inf"\} 1/);
+    // Label order is the client library's choice (prom-client puts `le` first).
+    expect(r.text).toMatch(
+      /guestgate_guest_request_duration_seconds_bucket\{(?:le="\+Inf",endpoint="config"|endpoint="config",le="\+Inf")\} 1/,
+    );
     expect(r.text).toContain('guestgate_admin_requests_total{method="GET",route="/healthz",status="200"} 1');
     expect(r.text).toContain('guestgate_guest_event_listeners 0');
     expect(r.text).toMatch(/guestgate_connections\{listener="admin"\} [1-9]/);

@@ -67,7 +67,7 @@ describe('verbs', () => {
   it('ls: table by default, json and yaml for scripts', async () => {
     const t = await run('ls');
     expect(t.code).toBe(0);
-    expect(t.stdout.split('\n')[0]).toMatch(/^NAME\s+PROJECT\s+TYPE\s+STATE\s+ADDRESSES$/);
+    expect(t.stdout.split('\n')[0]).toMatch(/^NAME\s+PROJECT\s+TYPE\s+READY\s+ADDRESSES$/);
     expect(t.stdout).toMatch(/web-1\s+default\s+container\s+Unknown\s+10\.1\.0\.5/);
     const j = JSON.parse((await run('ls', '-o', 'json')).stdout);
     expect(j.map((i: { key: string }) => i.key)).toEqual(['demo', 'web-1']);

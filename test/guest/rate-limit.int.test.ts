@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, http, inProcess, layout, type Layout } from '../helpers/service.ts';
 import type { Service } from '../../src/service.ts';
+import { counterValue } from '../helpers/metrics.ts';
 
 let l: Layout;
 let svc: Service;
@@ -30,7 +31,9 @@ describe('per-instance request rate', () => {
     expect(limited!.text).toBe('Too Many Requests\n');
     expect(limited!.headers['content-type']).toBe('text/plain; charset=utf-8');
     expect(Number(limited!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(svc.obs.guestRequests.get({ endpoint: 'configKey', status: '429' })).toBeGreaterThanOrEqual(1);
+    expect(await counterValue(svc.obs.guestRequests, { endpoint: 'configKey', status: '429' })).toBeGreaterThanOrEqual(
+      1,
+    );
   });
 
   it('uses the main-API envelope on image export', async () => {

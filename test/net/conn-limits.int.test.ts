@@ -5,6 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { DEMO, http, inProcess, layout, type Layout } from '../helpers/service.ts';
 import type { Service } from '../../src/service.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { counterValue } from '../helpers/metrics.ts';
 
 let l: Layout | undefined;
 let svc: Service | undefined;
@@ -41,7 +42,7 @@ describe('connection caps', () => {
     for (let i = 0; i < 12; i++) conns.push(await dial(s.guest.path));
     await waitFor('7 connections over the cap closed', () => conns.filter((c) => c.closed).length === 7);
     expect(conns.slice(0, 5).every((c) => !c.closed)).toBe(true);
-    expect(s.obs.connectionsRefused.get({ listener: 'guest', reason: 'per-key' })).toBe(7);
+    expect(await counterValue(s.obs.connectionsRefused, { listener: 'guest', reason: 'per-key' })).toBe(7);
     for (const c of conns) c.destroy();
     // Served again once under the cap (the server sees the closes asynchronously: retry until then).
     let status = 0;
@@ -61,7 +62,7 @@ describe('connection deadlines', () => {
     const s = await start('  header_timeout: 1s\n');
     const c = await dial(s.guest.path);
     await waitFor('silent connection closed', () => c.closed === true, { ms: 15_000 });
-    expect(s.obs.connectionsTimedOut.get({ listener: 'guest', phase: 'header' })).toBe(1);
+    expect(await counterValue(s.obs.connectionsTimedOut, { listener: 'guest', phase: 'header' })).toBe(1);
   });
 
   it('closes a slowloris (one header byte at a time) once the header timeout passes', async () => {
@@ -80,7 +81,7 @@ describe('connection deadlines', () => {
     }
     // Well inside the ~29 s seen before the fix (generous: the machine is shared).
     expect(Date.now() - started).toBeLessThan(12_000);
-    expect(s.obs.connectionsTimedOut.get({ listener: 'guest', phase: 'header' })).toBe(1);
+    expect(await counterValue(s.obs.connectionsTimedOut, { listener: 'guest', phase: 'header' })).toBe(1);
   });
 
   it('closes an idle keep-alive connection once the idle timeout passes', async () => {
@@ -92,7 +93,7 @@ describe('connection deadlines', () => {
     await waitFor('a response', () => got.includes('\r\n\r\n'));
     expect(got.startsWith('HTTP/1.1 200')).toBe(true);
     await waitFor('idle connection closed', () => c.closed === true, { ms: 15_000 });
-    expect(s.obs.connectionsTimedOut.get({ listener: 'guest', phase: 'header' })).toBe(0);
+    expect(await counterValue(s.obs.connectionsTimedOut, { listener: 'guest', phase: 'header' })).toBe(0);
   });
 
   it('applies the deadlines to the NoCloud listener too', async () => {
@@ -104,6 +105,6 @@ describe('connection deadlines', () => {
       open.push(k);
     });
     await waitFor('silent NoCloud connection closed', () => c.closed === true, { ms: 15_000 });
-    expect(s.obs.connectionsTimedOut.get({ listener: 'nocloud', phase: 'header' })).toBe(1);
+    expect(await counterValue(s.obs.connectionsTimedOut, { listener: 'nocloud', phase: 'header' })).toBe(1);
   });
 });

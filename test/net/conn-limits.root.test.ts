@@ -6,6 +6,7 @@ import { createNamespace, curlIn, type TestNamespace } from '../helpers/namespac
 import { DEMO, inProcess, layout, type Layout } from '../helpers/service.ts';
 import type { Service } from '../../src/service.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { counterValue } from '../helpers/metrics.ts';
 
 let ns: TestNamespace;
 let l: Layout;
@@ -36,7 +37,7 @@ it('an instance holding 400 idle connections keeps 64 of them, and another insta
   await waitFor('336 connections over the cap closed', () => conns.filter((c) => c.closed).length === 336, {
     ms: 60_000,
   });
-  expect(svc.obs.connectionsRefused.get({ listener: 'guest', reason: 'per-key' })).toBe(336);
+  expect(await counterValue(svc.obs.connectionsRefused, { listener: 'guest', reason: 'per-key' })).toBe(336);
   for (let i = 0; i < 5; i++) {
     const r = await curlIn(ns, svc.guest.path, '/1.0/config/user.key');
     expect(r.status).toBe(200);

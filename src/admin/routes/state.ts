@@ -24,6 +24,7 @@ export const getState = (deps: AdminDeps) => async (ctx: Context) => {
     throw new GuestgateError('E_BAD_REQUEST', `wait: expected "Ready" or "Started", got ${JSON.stringify(wait)}`, {
       key: 'wait',
     });
+  if (deps.noReadiness) throw new GuestgateError('E_BAD_REQUEST', deps.noReadiness, { key: 'wait' });
   let timeoutMs = 30_000;
   const t = q(ctx, 'timeout');
   if (t !== undefined) {

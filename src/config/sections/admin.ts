@@ -1,7 +1,7 @@
 // The admin API: host-side instance management, readiness, events, metrics. Always on a unix socket
 // (mode 0600 by default, so only root can drive it); optionally also HTTPS with client certificates.
 import { join } from 'node:path';
-import { bool, fileMode, int, obj, opt, size, str } from '../validate.ts';
+import { bool, fileMode, obj, opt, parseDuration, size, str, ValidationError, type Validator } from '../validate.ts';
 import { path, type PathContext } from '../paths.ts';
 
 const httpsSection = (ctx: PathContext) =>
@@ -23,9 +23,17 @@ export const adminSection = (ctx: PathContext) =>
     /** Largest request body accepted (instance documents, config values). */
     max_body: opt(size(), 1024 * 1024),
     /** Longest a readiness long-poll may wait (the `timeout` query parameter is capped to this). */
-    max_wait: opt(int({ min: 1, max: 86_400 }), 3600),
+    max_wait: opt(waitLimit, 3_600_000),
     https: opt(httpsSection(ctx)),
   });
+
+/** A duration like every other ("30s", "1h"; a bare number is seconds), from 1s to 24h; in ms. */
+const waitLimit: Validator<number> = (v, key) => {
+  const ms = parseDuration(v, key);
+  if (ms < 1000 || ms > 86_400_000)
+    throw new ValidationError(key, `expected a duration from 1s to 24h, got ${JSON.stringify(v)}`);
+  return ms;
+};
 
 export type AdminConfig = ReturnType<ReturnType<typeof adminSection>>;
 

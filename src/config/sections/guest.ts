@@ -30,4 +30,9 @@ export const guestSection = (ctx: PathContext) =>
     demo_instance: opt(str({ nonEmpty: true })),
     /** Refuse requests from callers whose credentials cannot be read (always true outside tests). */
     require_peer_credentials: opt(bool(), true),
+    /**
+     * lxd-5.0 only: record a PATCH /1.0 {"state":"Ready"|"Started"} as readiness (for `wait-ready`) while the
+     * guest still gets exactly LXD 5.0.2's answer (the GET /1.0 document; LXD 5.0.2 ignores the method).
+     */
+    record_ready: opt(bool(), false),
   });

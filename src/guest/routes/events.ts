@@ -19,6 +19,7 @@ const typeQuery = (url: string | undefined): string | undefined => {
 
 export function streamEvents(deps: GuestDeps) {
   return (ctx: Context, r: Resolved): void => {
+    ctx.status = 200; // what the preamble says (metrics read it; nothing is sent by Koa)
     ctx.respond = false; // the connection is ours now
     const socket = ctx.req.socket;
     socket.setTimeout(0);

@@ -58,3 +58,19 @@ async function readBody(ctx: Context, limit: number): Promise<string> {
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/**
+ * lxd-5.0 with guest.record_ready: take a PATCH /1.0 body as a readiness report when it is a valid one, and
+ * never let it change the answer (the caller then answers as LXD 5.0.2 does, ignoring the method).
+ */
+export async function recordStateQuietly(deps: GuestDeps, ctx: Context, r: Resolved): Promise<void> {
+  let state: unknown;
+  try {
+    state = decodeStatePut(await readBody(ctx, MAX_PATCH_BODY));
+  } catch {
+    return;
+  }
+  if (state !== 'Ready' && state !== 'Started') return;
+  await deps.ready.set(r.instance.key, state);
+  deps.log.info({ instance: r.instance.key, state }, 'guest reported state (lxd-5.0, recorded quietly)');
+}

@@ -18,6 +18,7 @@ import {
 import type { PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
 import { appendChunk, finishPart, MAX_QUEUED, newPart, type FillPart } from './part.ts';
 
+import { assertImage } from '../inspect.ts';
 export type { FillPart } from './part.ts';
 
 export type FillState = 'running' | 'verified' | 'failed';
@@ -251,6 +252,11 @@ export class Fill {
         found,
         upstream,
       });
+    // Same check as an import: a fingerprint-correct file that is no LXD image is never committed.
+    await assertImage(
+      this.#parts.map((p) => ({ path: p.tmp, role: p.role, name: `${p.role} from ${upstream}` })),
+      'E_UPSTREAM',
+    );
     const parts: ManifestPart[] = [];
     for (const p of this.#parts) {
       const digest = p.role === 'unified' ? found : p.digest!;

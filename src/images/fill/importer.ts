@@ -3,14 +3,13 @@
 // first, then the bytes go through the same fill path as a download (and are verified again).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { Catalog } from '../store/catalog.ts';
 import { Fill, type FillStore } from './fill.ts';
-import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
 import { buildManifest } from './manifest-build.ts';
 import type { Manifest, PartRole } from '../store/manifest.ts';
 import { filesUpstream, streamUpstream, type LocalFile, type StreamPart } from '../upstreams/files.ts';
 import type { Upstream } from '../upstreams/types.ts';
+import { assertImage, sniff } from '../inspect.ts';
 
 export interface ImportOptions {
   readonly public?: boolean;
@@ -19,21 +18,10 @@ export interface ImportOptions {
   readonly onBytes?: (n: number) => void;
 }
 
-async function sniffFile(path: string): Promise<string> {
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await fh.read(b, 0, SNIFF_BYTES, 0);
-    return sniffExtension(b.subarray(0, bytesRead));
-  } finally {
-    await fh.close();
-  }
-}
-
 export async function partsFor(files: readonly string[]): Promise<LocalFile[]> {
   if (files.length === 1) return [{ path: files[0]!, role: 'unified' }];
   if (files.length !== 2) throw new Error('expected one unified image file, or a metadata tarball and a rootfs');
-  const rootRole: PartRole = (await sniffFile(files[1]!)) === '.qcow2' ? 'rootfs.img' : 'rootfs';
+  const rootRole: PartRole = (await sniff(files[1]!)) === '.qcow2' ? 'rootfs.img' : 'rootfs';
   return [
     { path: files[0]!, role: 'metadata' },
     { path: files[1]!, role: rootRole },
@@ -47,6 +35,7 @@ export async function importImage(
   o: ImportOptions = {},
 ): Promise<Manifest> {
   const parts = await partsFor(files);
+  await assertImage(parts, 'E_BAD_REQUEST');
   const h = createHash('sha256');
   for (const p of parts)
     for await (const c of createReadStream(p.path, { highWaterMark: 1024 * 1024 })) {

@@ -1,6 +1,7 @@
 // Offline cache maintenance (the `cache` and `images` CLI verbs when no gateway runs): named steps
 // with per-step figures, on the cache folder directly, under the cache's lock (lock.ts). A running
 // gateway does the same through its admin API (online.ts), on its own index.
+import { GuestgateError } from '../../errors.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -181,5 +182,7 @@ export async function gcCache(
 export function resolveCached(list: readonly Manifest[], prefix: string): Manifest {
   const hits = list.filter((m) => m.fingerprint.startsWith(prefix.toLowerCase()));
   if (hits.length === 1) return hits[0]!;
-  throw new Error(hits.length ? `more than one cached image matches ${prefix}` : `no cached image matches ${prefix}`);
+  if (hits.length)
+    throw new GuestgateError('E_IMAGE_AMBIGUOUS', `more than one cached image matches ${prefix}`, { prefix });
+  throw new GuestgateError('E_IMAGE_NOT_FOUND', `no cached image matches ${prefix}`, { prefix });
 }

@@ -21,6 +21,8 @@ const isInstanceFile = (name: string): boolean => /\.ya?ml$/.test(name) && !name
 
 export class DirSource implements InventorySource {
   readonly kind = 'dir';
+  /** File names refused right now (unreadable, unsafe, invalid, or a duplicate instance). */
+  readonly rejected = new Set<string>();
   readonly #dir: string;
   readonly #debounceMs: number;
   readonly #settleMs: number;
@@ -186,12 +188,16 @@ export class DirSource implements InventorySource {
         text = r.text;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') this.#forget(file);
-        else if (e instanceof UnsafeFileError) this.#log.error({ file: e.file }, e.message);
-        else
+        else if (e instanceof UnsafeFileError) {
+          this.rejected.add(file);
+          this.#log.error({ file: e.file }, e.message);
+        } else {
+          this.rejected.add(file);
           this.#log.error(
             { file: join(this.#dir, file), code: (e as NodeJS.ErrnoException).code },
             'cannot read instance file',
           );
+        }
         continue;
       }
       if (this.#files.get(file)?.text === text) continue;
@@ -199,6 +205,7 @@ export class DirSource implements InventorySource {
         const instance = parseInstanceYaml(text, join(this.#dir, file));
         const clash = this.#fileOf(instance.key);
         if (clash && clash !== file) {
+          this.rejected.add(file);
           this.#log.error(
             { file: join(this.#dir, file), other: join(this.#dir, clash) },
             `instance "${instance.key}" is already defined in another file; ignored`,
@@ -206,11 +213,13 @@ export class DirSource implements InventorySource {
           continue;
         }
         this.#record(file, { text, instance });
+        this.rejected.delete(file);
       } catch (e) {
         if (!isGuestgateError(e)) throw e;
+        this.rejected.add(file);
         this.#log.error(
           { file: join(this.#dir, file), code: e.code, ...e.fields },
-          `${e.message}${initial ? '' : ' (keeping the last good version)'}`,
+          `${e.message}${this.#files.has(file) ? ' (keeping the last good version)' : ''}`,
         );
       }
     }
@@ -233,11 +242,14 @@ export class DirSource implements InventorySource {
   }
 
   #forget(file: string): void {
+    this.rejected.delete(file);
     const before = this.#files.get(file)?.instance;
     if (!before) return;
     this.#files.delete(file);
     if (this.#fileByKey.get(before.key) === file) this.#fileByKey.delete(before.key);
     this.#onChange({ kind: 'remove', before });
+    // Another file refused as a duplicate of this instance may define it now: read the refused ones again.
+    for (const f of this.rejected) this.#recheck(f, 0);
   }
 }
 

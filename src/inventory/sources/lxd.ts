@@ -60,6 +60,10 @@ export class LxdSource implements InventorySource {
   #liveInit: InitLiveness = () => false;
   #readyInLxd = false;
   readonly #events: EventStream;
+  /** Why the server cannot be reached right now (for /healthz), or undefined. */
+  get unreachable(): string | undefined {
+    return this.#events.unreachable;
+  }
 
   constructor(opts: LxdSourceOptions) {
     this.kind = opts.kind;

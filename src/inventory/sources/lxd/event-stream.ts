@@ -25,6 +25,8 @@ export class EventStream {
   #stopped = false;
   /** Number of times the stream was (re)connected. */
   connects = 0;
+  /** Why the server cannot be reached right now (for /healthz), or undefined. */
+  unreachable: string | undefined;
 
   constructor(opts: EventStreamOptions) {
     this.#o = opts;
@@ -40,6 +42,7 @@ export class EventStream {
         this.#ws = ws;
         this.connects++;
         this.#attempt = 0;
+        this.unreachable = undefined;
         resolve();
       });
       ws.on('message', (data, isBinary) => {
@@ -58,6 +61,7 @@ export class EventStream {
         if (!opened) return reject(new Error('connection closed before the handshake'));
         if (this.#ws === ws) this.#ws = undefined;
         if (!this.#stopped) {
+          this.unreachable = `${client.where}: event stream closed; reconnecting`;
           log.warn({ where: client.where }, 'LXD event stream closed; reconnecting');
           this.#scheduleReconnect();
         }
@@ -84,6 +88,7 @@ export class EventStream {
           this.#o.onReconnect();
         },
         (e: unknown) => {
+          this.unreachable = `${client.where}: ${(e as Error)?.message ?? String(e)}`;
           log.debug({ err: e, where: client.where, attempt: this.#attempt }, 'LXD still unreachable');
           this.#scheduleReconnect();
         },
