@@ -1,11 +1,15 @@
 // The NoCloud HTTP seed for VMs and bare metal: GET meta-data, user-data, vendor-data, network-config
-// for the caller (by source address or capability token). Optional files are empty 200s so
+// for the caller (by source address or capability token), rendered through the template set
+// (nocloud.templates_dir, else the default templates/). Optional files are empty 200s so
 // cloud-init never stalls ~10 s retrying. Requests with proxy forwarding headers are refused (400).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { NoCloudConfig } from '../config/sections/nocloud.ts';
 import type { Inventory } from '../inventory/inventory.ts';
-import { noCloudFile, noCloudMetaData } from '../cloudinit/seed.ts';
+import { noCloudMetaData } from '../cloudinit/seed.ts';
+import { templatedSeed } from '../cloudinit/seed-templates.ts';
+import { DEFAULT_TEMPLATES_DIR, loadTemplateDir } from '../templates/load-dir.ts';
+import type { TemplateSet } from '../templates/model.ts';
 import type { Counter, Histogram } from '../metrics/registry.ts';
 import { listenTcp, parseHostPort } from '../net/address.ts';
 import { GuestgateError, isGuestgateError } from '../errors.ts';
@@ -30,11 +34,12 @@ export async function startNoCloudServer(
   log: Logger,
   metrics?: NoCloudMetrics,
 ): Promise<NoCloudServer> {
+  const templates = loadTemplateDir(cfg.templates_dir ?? DEFAULT_TEMPLATES_DIR);
   const server = createServer(
     { keepAliveTimeout: 30_000, requestTimeout: 30_000, headersTimeout: 10_000 },
     (req, res) => {
       const started = performance.now();
-      const file = answer(req, res, cfg, inventory, log);
+      const file = answer(req, res, cfg, inventory, templates, log);
       metrics?.requests.inc({ file, status: String(res.statusCode) });
       metrics?.latency.observe({ file }, (performance.now() - started) / 1000);
     },
@@ -67,11 +72,12 @@ function answer(
   res: ServerResponse,
   cfg: NoCloudConfig,
   inventory: Inventory,
+  templates: TemplateSet,
   log: Logger,
 ): string {
   const head = req.method === 'HEAD';
   try {
-    return serveFile(req, res, cfg, inventory, log);
+    return serveFile(req, res, cfg, inventory, templates, log);
   } catch (e) {
     const w = toNoCloudError(e);
     if (w.status === 500) log.error({ err: (e as Error).message }, 'nocloud request failed');
@@ -87,6 +93,7 @@ function serveFile(
   res: ServerResponse,
   cfg: NoCloudConfig,
   inventory: Inventory,
+  templates: TemplateSet,
   log: Logger,
 ): string {
   const remote = req.socket.remoteAddress ?? '';
@@ -111,7 +118,9 @@ function serveFile(
     const m = noCloudMetaData(r.instance);
     if (m.warning) log.warn({ instance: r.instance.key }, m.warning);
   }
-  const body = noCloudFile(r.instance, r.file);
+  // The seed a new instance gets: the template set's `create` rendering (guestgate's own file where
+  // no template renders it).
+  const body = templatedSeed(templates, r.instance, 'create').files[r.file];
   send(res, 200, body, head);
   log.info(
     { instance: r.instance.key, file: r.file, by: r.by, remote, bytes: Buffer.byteLength(body) },
