@@ -13,7 +13,7 @@ import {
   Fn,
   isFloat,
   isMap,
-  runes,
+  bytesOf,
   toFloat,
   toInt,
   toStr,
@@ -100,7 +100,7 @@ export class Evaluator {
   private forLoop(n: Extract<Node, { t: 'for' }>, out: string[]): undefined {
     const src = this.expr(n.e);
     let pairs: [Value, Value][];
-    if (typeof src === 'string') pairs = runes(src).map((c) => [c, null]);
+    if (typeof src === 'string') pairs = bytesOf(src).map((c) => [c, null]);
     else if (Array.isArray(src)) pairs = src.map((x) => [x, null]);
     else if (isMap(src)) pairs = Object.keys(src).map((k) => [k, src[k]!]);
     else pairs = [];

@@ -1,6 +1,20 @@
 // pongo2's common filters, same results (Go semantics: characters are runes, joins use String()).
 // A filter that could build huge strings checks the size budget it is given.
-import { Float, isFloat, isMap, isNumber, length, runes, toFloat, toInt, toStr, truthy, type Value } from './values.ts';
+import {
+  Float,
+  goLower,
+  goUpper,
+  isFloat,
+  isMap,
+  isNumber,
+  length,
+  runes,
+  toFloat,
+  toInt,
+  toStr,
+  truthy,
+  type Value,
+} from './values.ts';
 
 export type Filter = (v: Value, arg: Value, hasArg: boolean, room: (n: number) => void) => Value;
 
@@ -26,12 +40,9 @@ function pad(v: Value, arg: Value, room: (n: number) => void, side: 'l' | 'r' | 
 export const FILTERS: Readonly<Record<string, Filter>> = {
   default: (v, arg) => (truthy(v) ? v : arg),
   default_if_none: (v, arg) => (v === null ? arg : v),
-  lower: (v) => toStr(v).toLowerCase(),
-  upper: (v) => toStr(v).toUpperCase(),
-  title: (v) =>
-    toStr(v)
-      .toLowerCase()
-      .replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_, a, b) => a + b.toUpperCase()),
+  lower: (v) => goLower(toStr(v)),
+  upper: (v) => goUpper(toStr(v)),
+  title: (v) => goLower(toStr(v)).replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_, a, b) => a + goUpper(b)),
   capfirst: (v) => {
     const r = runes(toStr(v));
     return r.length ? r[0]!.toUpperCase() + r.slice(1).join('') : '';

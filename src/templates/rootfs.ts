@@ -7,6 +7,7 @@ import { closeSync, constants, fchmodSync, fchownSync, lstatSync, mkdirSync, ope
 import { posix } from 'node:path';
 import { GuestgateError } from '../errors.ts';
 import type { RenderedFile } from './apply.ts';
+import { toBytes } from './values.ts';
 
 export type WriteAction = 'created' | 'overwritten' | 'skipped';
 export interface Written {
@@ -61,7 +62,7 @@ export function writeRendered(
         fchmodSync(fd, 0o644);
         fchownSync(fd, owner.uid, owner.gid);
       }
-      const buf = Buffer.from(f.content, 'utf8');
+      const buf = toBytes(f.content);
       for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
       out.push({ path: f.path, target, action: st ? 'overwritten' : 'created', bytes: buf.length });
     } finally {

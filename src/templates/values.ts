@@ -102,3 +102,35 @@ export function attr(v: Value, key: string): Value {
   if (Array.isArray(v) && /^[0-9]+$/.test(key)) return v[Number(key)] ?? null;
   return null;
 }
+
+/**
+ * pongo2 loops over a string's BYTES (not characters): a non-ASCII byte is kept as one code point
+ * of plane 16 (U+100000 + byte) until toBytes() writes it back as that raw byte.
+ */
+const BYTE_BASE = 0x100000;
+export const bytesOf = (s: string): string[] =>
+  [...Buffer.from(s, 'utf8')].map((b) => (b < 0x80 ? String.fromCharCode(b) : String.fromCodePoint(BYTE_BASE + b)));
+
+/** Rendered output as the bytes pongo2 writes (see bytesOf). */
+export function toBytes(s: string): Buffer {
+  if (!/[\u{100080}-\u{1000ff}]/u.test(s)) return Buffer.from(s, 'utf8');
+  const parts: Buffer[] = [];
+  for (const piece of s.split(/([\u{100080}-\u{1000ff}])/u))
+    if (piece) {
+      const cp = piece.codePointAt(0)!;
+      parts.push(cp >= BYTE_BASE ? Buffer.from([cp - BYTE_BASE]) : Buffer.from(piece, 'utf8'));
+    }
+  return Buffer.concat(parts);
+}
+
+/** Go's unicode.ToUpper/ToLower, rune by rune (simple case mapping: "ß" stays "ß"). */
+export const goUpper = (s: string): string =>
+  Array.from(s, (c) => {
+    const u = c.toUpperCase();
+    return Array.from(u).length === 1 ? u : c;
+  }).join('');
+export const goLower = (s: string): string =>
+  Array.from(s, (c) => {
+    const l = c.toLowerCase();
+    return Array.from(l).length === 1 ? l : Array.from(l)[0]!;
+  }).join('');

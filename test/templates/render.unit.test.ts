@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { TemplateError } from '../../src/templates/errors.ts';
 import { renderString } from '../../src/templates/render.ts';
-import { Fn, type VMap } from '../../src/templates/values.ts';
+import { Fn, toBytes, type VMap } from '../../src/templates/values.ts';
 
 const ctx: VMap = {
   name: 'c1',
@@ -61,7 +61,17 @@ describe('control flow', () => {
     expect(r('{% for x in list reversed %}{{ x }}{% endfor %}')).toBe('cba');
     expect(r('{% for x in nosuch %}x{% empty %}none{% endfor %}')).toBe('none');
     expect(r('{% for x in map.items %}x{% endfor %}')).toBe('');
-    expect(r('{% for c in "hé" %}[{{ c }}]{% endfor %}')).toBe('[h][é]');
+    // pongo2 loops over a string's bytes (LXD 5.0.2 writes the lone bytes of "é": seen by templates.lxd.test.ts)
+    expect(toBytes(r('{% for c in "hé" %}[{{ c }}]{% endfor %}'))).toEqual(
+      Buffer.concat([
+        Buffer.from('[h]['),
+        Buffer.from([0xc3]),
+        Buffer.from(']['),
+        Buffer.from([0xa9]),
+        Buffer.from(']'),
+      ]),
+    );
+    expect(toBytes(r('{% for c in "hé" %}{{ c }}{% endfor %}')).toString()).toBe('hé');
   });
   it('set, with, firstof, macro, comment tag', () => {
     expect(r('{% set x = n + 1 %}{{ x }}')).toBe('4');
@@ -81,7 +91,7 @@ describe('filters', () => {
   it('common filters as pongo2', () => {
     expect(r('{{ nosuch|default:"d" }}{{ empty|default:"e" }}{{ empty|default_if_none:"x" }}')).toBe('de');
     expect(r('{{ "ÉtÉ"|lower }} {{ "straße"|upper }} {{ "hello wORLD"|title }} {{ "ab"|capfirst }}')).toBe(
-      'été STRASSE Hello World Ab',
+      'été STRAßE Hello World Ab',
     );
     expect(r('{{ "héllo"|length }} {{ list|length }} {{ list|join:", " }} {{ "a,b"|split:","|join:"+" }}')).toBe(
       '5 3 a, b, c a+b',
