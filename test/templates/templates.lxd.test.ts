@@ -28,7 +28,7 @@ import { sniffExtension } from '../../src/images/magic.ts';
 import { existingContainer, IMAGE_ALIAS, lxc, lxdAvailable } from '../interop/lxd-harness.ts';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'lxd-set');
-const IMAGE = 'ggt-tpl-image';
+const IMAGE = 'ggt-t2-image';
 const INIT = 'raw.lxc=lxc.init.cmd = /bin/sleep infinity';
 const work = mkdtempSync(join(tmpdir(), 'ggt-lxd-tpl-'));
 let set: TemplateSet;
@@ -41,7 +41,8 @@ function lxcIn(args: string[], input: string): void {
 }
 
 async function cleanup(): Promise<void> {
-  for (const n of ['ggt-base', 'ggt-a', 'ggt-a2', 'ggt-b0', 'ggt-b']) await existingContainer(n).delete();
+  for (const n of ['ggt-t2-base', 'ggt-t2-a', 'ggt-t2-a2', 'ggt-t2-b0', 'ggt-t2-b'])
+    await existingContainer(n).delete();
   await lxc(['image', 'delete', IMAGE]).catch(() => {});
 }
 
@@ -120,16 +121,16 @@ beforeAll(async () => {
   if (!lxd.ok) throw new Error(`this test needs the real LXD 5.0.2: ${lxd.why}`);
   await cleanup();
   // The derived image: guestgate-ci's rootfs + /ggt/shipped, metadata.yaml with templates:, templates/.
-  await lxc(['init', IMAGE_ALIAS, 'ggt-base', '-c', INIT], { timeoutMs: 300_000 });
-  lxcIn(['config', 'metadata', 'edit', 'ggt-base'], readFileSync(join(FIXTURE, 'metadata.yaml'), 'utf8'));
+  await lxc(['init', IMAGE_ALIAS, 'ggt-t2-base', '-c', INIT], { timeoutMs: 300_000 });
+  lxcIn(['config', 'metadata', 'edit', 'ggt-t2-base'], readFileSync(join(FIXTURE, 'metadata.yaml'), 'utf8'));
   for (const f of readdirSync(join(FIXTURE, 'templates'))) {
-    await lxc(['config', 'template', 'create', 'ggt-base', f]);
-    lxcIn(['config', 'template', 'edit', 'ggt-base', f], readFileSync(join(FIXTURE, 'templates', f), 'utf8'));
+    await lxc(['config', 'template', 'create', 'ggt-t2-base', f]);
+    lxcIn(['config', 'template', 'edit', 'ggt-t2-base', f], readFileSync(join(FIXTURE, 'templates', f), 'utf8'));
   }
   writeFileSync(join(work, 'shipped'), 'shipped by the image\n');
-  await lxc(['file', 'push', '-p', join(work, 'shipped'), 'ggt-base/ggt/shipped']);
-  await lxc(['publish', 'ggt-base', '--alias', IMAGE, '--compression', 'none'], { timeoutMs: 600_000 });
-  await existingContainer('ggt-base').delete();
+  await lxc(['file', 'push', '-p', join(work, 'shipped'), 'ggt-t2-base/ggt/shipped']);
+  await lxc(['publish', 'ggt-t2-base', '--alias', IMAGE, '--compression', 'none'], { timeoutMs: 600_000 });
+  await existingContainer('ggt-t2-base').delete();
   // guestgate reads the templates from the image as LXD exports it.
   const exp = join(work, 'export');
   mkdirSync(exp);
@@ -151,27 +152,27 @@ afterAll(async () => {
 
 describe('image templates: guestgate renders what LXD 5.0.2 writes', () => {
   it('launch (create, then start), then rename and restart (rename, then start)', async () => {
-    await lxc(['init', IMAGE, 'ggt-a', '-c', INIT, ...cfgArgs(CONFIG_A)], { timeoutMs: 300_000 });
-    await startAndWait('ggt-a');
+    await lxc(['init', IMAGE, 'ggt-t2-a', '-c', INIT, ...cfgArgs(CONFIG_A)], { timeoutMs: 300_000 });
+    await startAndWait('ggt-t2-a');
     const root = shadow('a');
-    replay(root, await instanceOf('ggt-a'), ['create', 'start']);
-    expect(await compare('ggt-a', root)).toEqual([]);
-    await lxc(['stop', '--force', 'ggt-a'], { timeoutMs: 120_000 });
-    await lxc(['rename', 'ggt-a', 'ggt-a2']);
-    await startAndWait('ggt-a2');
-    replay(root, await instanceOf('ggt-a2'), ['rename', 'start']);
-    expect(await compare('ggt-a2', root)).toEqual([]);
+    replay(root, await instanceOf('ggt-t2-a'), ['create', 'start']);
+    expect(await compare('ggt-t2-a', root)).toEqual([]);
+    await lxc(['stop', '--force', 'ggt-t2-a'], { timeoutMs: 120_000 });
+    await lxc(['rename', 'ggt-t2-a', 'ggt-t2-a2']);
+    await startAndWait('ggt-t2-a2');
+    replay(root, await instanceOf('ggt-t2-a2'), ['rename', 'start']);
+    expect(await compare('ggt-t2-a2', root)).toEqual([]);
   }, 600_000);
 
   it('copy of a never-started container (copy, then start), then restart (start)', async () => {
-    await lxc(['init', IMAGE, 'ggt-b0', '-c', INIT, ...cfgArgs(CONFIG_B)], { timeoutMs: 300_000 });
-    await lxc(['copy', 'ggt-b0', 'ggt-b'], { timeoutMs: 300_000 });
-    await startAndWait('ggt-b');
+    await lxc(['init', IMAGE, 'ggt-t2-b0', '-c', INIT, ...cfgArgs(CONFIG_B)], { timeoutMs: 300_000 });
+    await lxc(['copy', 'ggt-t2-b0', 'ggt-t2-b'], { timeoutMs: 300_000 });
+    await startAndWait('ggt-t2-b');
     const root = shadow('b');
-    replay(root, await instanceOf('ggt-b'), ['copy', 'start']);
-    expect(await compare('ggt-b', root)).toEqual([]);
-    await startAndWait('ggt-b', 'restart');
-    replay(root, await instanceOf('ggt-b'), ['start']);
-    expect(await compare('ggt-b', root)).toEqual([]);
+    replay(root, await instanceOf('ggt-t2-b'), ['copy', 'start']);
+    expect(await compare('ggt-t2-b', root)).toEqual([]);
+    await startAndWait('ggt-t2-b', 'restart');
+    replay(root, await instanceOf('ggt-t2-b'), ['start']);
+    expect(await compare('ggt-t2-b', root)).toEqual([]);
   }, 600_000);
 });
