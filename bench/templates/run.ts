@@ -51,4 +51,6 @@ for (const t of ['create', 'copy', 'rename', 'start'] as Trigger[]) {
   const n = renderTrigger(set, instance, t).length;
   rate(`lxd-set, trigger ${t}`, n, () => renderTrigger(set, instance, t));
 }
-rate('default set via templatedSeed (create)', defaults.entries.length, () => templatedSeed(defaults, instance, 'create'));
+rate('default set via templatedSeed (create)', defaults.entries.length, () =>
+  templatedSeed(defaults, instance, 'create'),
+);

@@ -1,9 +1,20 @@
 // Writes rendered template files into a rootfs where LXD 5.0.2 does: the target path joined to the
-// rootfs (relative paths too, never escaping it), missing parent folders made 0755, new files 0644
-// owned by `owner` (LXD: the instance's root), existing files truncated in place so they KEEP their
-// mode and owner, `create_only` files skipped when they exist (even if shipped in the rootfs).
+// rootfs (relative paths too, never escaping it), missing parent folders made 0755 and new files
+// 0644, both owned by `owner` (the instance's root on the host, so the guest sees root), existing
+// files truncated in place so they KEEP their mode and owner, `create_only` files skipped when they exist (even if shipped in the rootfs).
 // Unlike LXD (which follows them on the host), a symlink on the way or at the target is refused.
-import { closeSync, constants, fchmodSync, fchownSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  lchownSync,
+  fchmodSync,
+  fchownSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  writeSync,
+} from 'node:fs';
 import { posix } from 'node:path';
 import { GuestgateError } from '../errors.ts';
 import type { RenderedFile } from './apply.ts';
@@ -23,7 +34,7 @@ const exists = (p: string): ReturnType<typeof lstatSync> | undefined => lstatSyn
 export const targetIn = (rootfs: string, guestPath: string): string =>
   posix.join(rootfs, posix.normalize(`/${guestPath}`));
 
-function parents(rootfs: string, target: string): void {
+function parents(rootfs: string, target: string, owner: { uid: number; gid: number }): void {
   const rel = posix.relative(rootfs, posix.dirname(target));
   let at = rootfs;
   for (const seg of rel ? rel.split('/') : []) {
@@ -31,6 +42,8 @@ function parents(rootfs: string, target: string): void {
     const st = exists(at);
     if (!st) {
       mkdirSync(at, { mode: 0o755 });
+      chmodSync(at, 0o755);
+      lchownSync(at, owner.uid, owner.gid);
       continue;
     }
     if (st.isSymbolicLink())
@@ -47,7 +60,7 @@ export function writeRendered(
   const out: Written[] = [];
   for (const f of files) {
     const target = targetIn(rootfs, f.path);
-    parents(rootfs, target);
+    parents(rootfs, target, owner);
     const st = exists(target);
     if (st?.isSymbolicLink()) throw new GuestgateError('E_TEMPLATE', `${target} is a symlink: refusing to write it`);
     if (st && f.createOnly) {

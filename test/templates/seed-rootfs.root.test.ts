@@ -78,7 +78,7 @@ describe('seed --rootfs', () => {
     ]);
     expect(readFileSync(join(r, 'etc/shipped'), 'utf8')).toBe('shipped\n');
     expect(readFileSync(join(r, 'rel/path'), 'utf8')).toBe('create rel/path');
-    expect(mode(join(r, 'deep/new/dir'))).toBe('755');
+    expect([mode(join(r, 'deep/new/dir')), statSync(join(r, 'deep/new/dir')).uid]).toEqual(['755', 1000000]);
     expect(readFileSync(join(r, 'deep/new/dir/file'), 'utf8')).toBe('start /deep/new/dir/file');
   });
 
