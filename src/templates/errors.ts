@@ -6,7 +6,7 @@ export interface Where {
   readonly col: number;
 }
 
-/** Raised by the lexer, parser and evaluator; `origin` (image, template) is filled in by the caller. */
+/** Raised by the lexer, parser and evaluator; `origin` (the set, e.g. "image <fp>", and the template) is filled in by the caller. */
 export class TemplateError extends GuestgateError {
   readonly line: number;
   readonly col: number;
@@ -16,7 +16,7 @@ export class TemplateError extends GuestgateError {
   constructor(problem: string, where: Where, origin: { image?: string; template?: string } = {}) {
     const image = origin.image ?? '';
     const template = origin.template ?? '';
-    const head = [image && `image ${image}`, template && `template ${template}`].filter(Boolean).join(', ');
+    const head = [image, template && `template ${template}`].filter(Boolean).join(', ');
     super('E_TEMPLATE', `${head ? `${head}: ` : ''}line ${where.line}, column ${where.col}: ${problem}`, {
       image,
       template,

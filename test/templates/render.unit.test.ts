@@ -14,7 +14,7 @@ const ctx: VMap = {
   instance: { name: 'c1', privileged: 'false' },
   f2: new Fn('f2', 2, ([a, b]) => `${a}-${b}`),
 };
-const r = (s: string, c: VMap = ctx): string => renderString(s, c, { template: 't.tpl', image: 'img' });
+const r = (s: string, c: VMap = ctx): string => renderString(s, c, { template: 't.tpl', image: 'image img' });
 
 describe('output and whitespace', () => {
   it('prints values; no trimming of newlines around tags', () => {
@@ -136,7 +136,7 @@ describe('refusals (as LXD 5.0.2 fails the start), with line and column', () => 
     expect(err).toBeInstanceOf(TemplateError);
     const t = err as TemplateError;
     expect(t.message).toBe("image img, template t.tpl: line 2, column 11: filter 'nosuchfilter' does not exist");
-    expect([t.code, t.line, t.col, t.image, t.template]).toEqual(['E_TEMPLATE', 2, 11, 'img', 't.tpl']);
+    expect([t.code, t.line, t.col, t.image, t.template]).toEqual(['E_TEMPLATE', 2, 11, 'image img', 't.tpl']);
   });
   it('never reaches prototypes or host objects', () => {
     expect(r('[{{ map.constructor }}][{{ map.__proto__ }}][{{ list.length }}][{{ name.length }}]')).toBe('[][][][]');

@@ -4,6 +4,7 @@
 // refused. Root: files are chowned.
 import {
   chmodSync,
+  existsSync,
   chownSync,
   mkdirSync,
   mkdtempSync,
@@ -96,5 +97,23 @@ describe('seed --rootfs', () => {
     const res = await seed(r, 'copy');
     expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(/etc\/link is a symlink: refusing to write it/);
+  });
+
+  it('a template error names the set, template, line and column at once, and writes nothing', async () => {
+    const bad = join(dir, 'bad');
+    mkdirSync(join(bad, 'templates'), { recursive: true });
+    writeFileSync(
+      join(bad, 'metadata.yaml'),
+      'templates:\n  /a: {when: [create], template: ok.tpl}\n  /b: {when: [create], template: broken.tpl}\n',
+    );
+    writeFileSync(join(bad, 'templates', 'ok.tpl'), 'fine\n');
+    writeFileSync(join(bad, 'templates', 'broken.tpl'), 'line one\n  {{ instance.name|nosuch }}\n');
+    const r = rootfs('d');
+    const res = await cli(['seed', '--from-file', inst, '--templates', bad, '--rootfs', r, '--trigger', 'create']);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain(
+      `templates folder ${bad}, template broken.tpl: line 2, column 20: filter 'nosuch' does not exist`,
+    );
+    expect(existsSync(join(r, 'a'))).toBe(false);
   });
 });
