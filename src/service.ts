@@ -102,6 +102,7 @@ export async function startService(config: Config, log: Logger, extras: ServiceE
         requests: obs.nocloudRequests,
         latency: obs.nocloudLatency,
       },
+      images,
     );
     obs.watchServer('nocloud', nocloud.server);
     log.info({ address: nocloud.address, identify_by: config.nocloud.identify_by }, 'NoCloud seed listening');
