@@ -30,6 +30,7 @@ export type ErrorCode =
   // config / inventory files
   | 'E_CONFIG'
   | 'E_INVENTORY'
+  | 'E_TEMPLATE'
   | 'E_INTERNAL';
 
 export class GuestgateError extends Error {

@@ -25,6 +25,7 @@ import { listenerLimits } from './net/listener-limits.ts';
 import { raiseFdLimit } from './identity/limits.ts';
 import { TokenBuckets } from './net/token-bucket.ts';
 import { listenError } from './net/listen-error.ts';
+import { isGuestgateError } from './errors.ts';
 
 export interface Service {
   readonly config: Config;
@@ -156,7 +157,8 @@ async function startParts(
         latency: obs.nocloudLatency,
       },
       limits,
-    ).catch((e) => Promise.reject(listenError('nocloud.listen', config.nocloud.listen!, e)));
+      images,
+    ).catch((e) => Promise.reject(isGuestgateError(e) ? e : listenError('nocloud.listen', config.nocloud.listen!, e)));
     nocloud = started;
     obs.watchServer('nocloud', nocloud.server);
     log.info({ address: nocloud.address, identify_by: config.nocloud.identify_by }, 'NoCloud seed listening');

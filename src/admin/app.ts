@@ -7,6 +7,7 @@ import type { AdminDeps } from './deps.ts';
 import { toAdminError } from './http-errors.ts';
 import * as inst from './routes/instances.ts';
 import { getState } from './routes/state.ts';
+import { previewInstance } from './routes/preview.ts';
 import { streamHostEvents } from './routes/events.ts';
 import { cacheStats, healthz, listImages, metrics } from './routes/ops.ts';
 import * as img from './routes/images.ts';
@@ -29,6 +30,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.put(`${I}/devices/:device`, inst.putDevice(deps));
   router.delete(`${I}/devices/:device`, inst.deleteDevice(deps));
   router.get(`${I}/state`, getState(deps));
+  router.get(`${I}/preview`, previewInstance(deps));
   router.get('/1.0/events', streamHostEvents(deps));
   router.get('/1.0/images', listImages(deps));
   router.post('/1.0/images', img.importImage(deps));

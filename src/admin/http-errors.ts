@@ -17,6 +17,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   E_TIMEOUT: 408,
   E_CONFLICT: 409,
   E_TOO_LARGE: 413,
+  E_TEMPLATE: 422,
   E_METHOD_NOT_IMPLEMENTED: 501,
   E_UPSTREAM: 502,
   E_UNAVAILABLE: 503,

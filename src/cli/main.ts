@@ -4,6 +4,7 @@ import { exitCodeFor, EXIT } from './common.ts';
 import { serveCommand } from './serve.ts';
 import { instancesCommand } from './instances.ts';
 import { seedCommand } from './seed.ts';
+import { previewCommand } from './preview.ts';
 import { cacheCommand } from './cache.ts';
 import { imagesCommand } from './images.ts';
 import { withExitOverride } from './exit-override.ts';
@@ -20,6 +21,7 @@ export function program(): Command {
       .addCommand(serveCommand())
       .addCommand(withExitOverride(instancesCommand()))
       .addCommand(withExitOverride(seedCommand()))
+      .addCommand(withExitOverride(previewCommand()))
       .addCommand(withExitOverride(imagesCommand()))
       .addCommand(withExitOverride(cacheCommand())),
   );

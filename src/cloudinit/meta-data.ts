@@ -1,16 +1,22 @@
 // GET /1.0/meta-data: `instance-id` and `local-hostname`, then user.meta-data appended raw (cloud-init
-// 22.4.2 reads user.meta-data only from here; later versions merge it themselves).
+// 22.4.2 reads user.meta-data only from here; later versions merge it themselves). Rendered from
+// templates/guest-meta-data.tpl (loaded once) with the template engine.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Instance } from '../inventory/model.ts';
-import { cloudInitInstanceId } from './keys.ts';
-import { loadTemplate } from './template.ts';
+import { DEFAULT_TEMPLATES_DIR } from '../templates/load-dir.ts';
+import { renderString } from '../templates/render.ts';
+import { guestgateContext } from './template-context.ts';
 
-const template = loadTemplate('meta-data.tmpl');
+const NAME = 'guest-meta-data.tpl';
+const source = readFileSync(join(DEFAULT_TEMPLATES_DIR, NAME), 'utf8');
 
 export function renderMetaData(instance: Instance, opts: { header: boolean }): string {
-  return template({
-    header: opts.header ? '#cloud-config\n' : '',
-    instance_id: cloudInitInstanceId(instance),
-    hostname: instance.name,
-    user_meta_data: instance.config['user.meta-data'] ?? '',
-  });
+  return renderString(
+    source,
+    { instance: { name: instance.name }, ...guestgateContext(instance, opts.header) },
+    {
+      template: NAME,
+    },
+  );
 }

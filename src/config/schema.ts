@@ -23,7 +23,7 @@ export const configSchema = (ctx: PathContext) =>
     inventory: inventorySection(ctx),
     images: imagesSection(ctx),
     admin: adminSection(ctx),
-    nocloud: nocloudSection(),
+    nocloud: nocloudSection(ctx),
     log: logSection(),
     limits: limitsSection(),
   });

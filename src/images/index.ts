@@ -3,3 +3,4 @@ export { createImageService } from './service.ts';
 export { defaultCacheDir } from './store/paths.ts';
 export type { ImageService, ImageRef, ImageInfo, ImageStats, ExportOptions } from './types.ts';
 export type { ImagesConfig } from '../config/sections/images.ts';
+export { imageMetadataFile } from './metadata-file.ts';

@@ -1,11 +1,16 @@
 // The NoCloud HTTP seed for VMs and bare metal: GET meta-data, user-data, vendor-data, network-config
-// for the caller (by source address or capability token). Optional files are empty 200s so
+// for the caller (by source address or capability token), rendered through its image's templates
+// when the image is cached, else the template set (nocloud.templates_dir, else the default templates/). Optional files are empty 200s so
 // cloud-init never stalls ~10 s retrying. Requests with proxy forwarding headers are refused (400).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { NoCloudConfig } from '../config/sections/nocloud.ts';
 import type { Inventory } from '../inventory/inventory.ts';
-import { noCloudFile, noCloudMetaData } from '../cloudinit/seed.ts';
+import { noCloudMetaData } from '../cloudinit/seed.ts';
+import { templatedSeed } from '../cloudinit/seed-templates.ts';
+import type { ImageService } from '../images/index.ts';
+import { TemplateSets } from '../templates/for-instance.ts';
+import { DEFAULT_TEMPLATES_DIR, loadTemplateDir } from '../templates/load-dir.ts';
 import type { Counter, Histogram } from '../metrics/registry.ts';
 import { listenTcp, parseHostPort } from '../net/address.ts';
 import { guardConnections, serverTimeouts, type ListenerLimits } from '../net/conn-guard.ts';
@@ -31,12 +36,20 @@ export async function startNoCloudServer(
   log: Logger,
   metrics?: NoCloudMetrics,
   limits?: ListenerLimits,
+  images?: Pick<ImageService, 'list' | 'cacheDir'>,
 ): Promise<NoCloudServer> {
+  const templates = new TemplateSets(
+    images,
+    cfg.templates_dir === undefined
+      ? loadTemplateDir(DEFAULT_TEMPLATES_DIR)
+      : loadTemplateDir(cfg.templates_dir, `nocloud.templates_dir ${cfg.templates_dir}`),
+  );
   const server = createServer({ requestTimeout: 30_000, ...serverTimeouts(limits) }, (req, res) => {
     const started = performance.now();
-    const file = answer(req, res, cfg, inventory, log);
-    metrics?.requests.inc({ file, status: String(res.statusCode) });
-    metrics?.latency.observe({ file }, (performance.now() - started) / 1000);
+    void answer(req, res, cfg, inventory, templates, log).then((file) => {
+      metrics?.requests.inc({ file, status: String(res.statusCode) });
+      metrics?.latency.observe({ file }, (performance.now() - started) / 1000);
+    });
   });
   // Callers are counted by source address (a VM's, or a NAT's: many VMs behind one share its cap).
   const keyOf = (s: { remoteAddress?: string }) => ({ key: `address:${s.remoteAddress}`, cap: limits!.perInstance });
@@ -64,16 +77,17 @@ function send(res: ServerResponse, status: number, body: string, head: boolean):
 }
 
 /** Answer one request; errors go through toNoCloudError. Returns the metrics label (the file name, or "other"). */
-function answer(
+async function answer(
   req: IncomingMessage,
   res: ServerResponse,
   cfg: NoCloudConfig,
   inventory: Inventory,
+  templates: TemplateSets,
   log: Logger,
-): string {
+): Promise<string> {
   const head = req.method === 'HEAD';
   try {
-    return serveFile(req, res, cfg, inventory, log);
+    return await serveFile(req, res, cfg, inventory, templates, log);
   } catch (e) {
     const w = toNoCloudError(e);
     if (w.status === 500) log.error({ err: (e as Error).message }, 'nocloud request failed');
@@ -84,13 +98,14 @@ function answer(
   }
 }
 
-function serveFile(
+async function serveFile(
   req: IncomingMessage,
   res: ServerResponse,
   cfg: NoCloudConfig,
   inventory: Inventory,
+  templates: TemplateSets,
   log: Logger,
-): string {
+): Promise<string> {
   const remote = req.socket.remoteAddress ?? '';
   const path = (req.url ?? '/').split('?')[0]!;
   const head = req.method === 'HEAD';
@@ -113,7 +128,9 @@ function serveFile(
     const m = noCloudMetaData(r.instance);
     if (m.warning) log.warn({ instance: r.instance.key }, m.warning);
   }
-  const body = noCloudFile(r.instance, r.file);
+  // The seed a new instance gets: the `create` rendering of its image's templates, else of the
+  // default set (guestgate's own file where no template renders it).
+  const body = templatedSeed(await templates.for(r.instance), r.instance, 'create').files[r.file];
   send(res, 200, body, head);
   log.info(
     { instance: r.instance.key, file: r.file, by: r.by, remote, bytes: Buffer.byteLength(body) },

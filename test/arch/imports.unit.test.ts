@@ -21,6 +21,7 @@ const LAYER: Record<string, number> = {
   inventory: 3,
   cloudinit: 4,
   images: 4,
+  templates: 4,
   guest: 5,
   admin: 5,
   nocloud: 5,

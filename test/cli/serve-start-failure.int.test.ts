@@ -3,7 +3,7 @@
 // already served by a running gateway).
 import { afterEach, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { BIN, DEMO, layout, spawnGateway, waitHealthy, type Layout } from '../helpers/service.ts';
@@ -75,4 +75,17 @@ it('a second gateway on the same image cache exits non-zero naming the lock hold
   expect(r.stderr).toContain(`is locked by pid ${first.pid}`);
   expect(first.exitCode).toBeNull();
   await waitHealthy(l.adminSock);
+});
+
+it('exits non-zero naming nocloud.templates_dir when the folder holds no template set', async () => {
+  const l: Layout = layout({ demo: DEMO }, 'nocloud:\n  listen: 127.0.0.1:0\n  templates_dir: ./empty-templates\n');
+  cleanups.push(() => l.cleanup());
+  mkdirSync(join(l.dir, 'empty-templates'));
+  const r = await serve(l.configFile);
+  expect(r.code).not.toBe(0);
+  expect(r.code).not.toBeNull();
+  // Refused by config validation, before any listener opens.
+  expect(r.stderr).toContain('nocloud.templates_dir: expected a folder holding metadata.yaml and templates/');
+  expect(r.stderr).toContain(`${join(l.dir, 'empty-templates')} has no metadata.yaml`);
+  expect(existsSync(l.guestSock)).toBe(false);
 });

@@ -1,0 +1,45 @@
+// Renders a template set for an instance and a trigger: one file per entry whose `when` lists the
+// trigger, each checked for a missing template before anything is written (as LXD does), each
+// error naming the image, the template, the line and column. Pure.
+import type { Instance } from '../inventory/model.ts';
+import { GuestgateError } from '../errors.ts';
+import { templateContext, type Trigger } from './context.ts';
+import { entriesFor, type TemplateEntry, type TemplateSet } from './model.ts';
+import { renderString } from './render.ts';
+import type { VMap } from './values.ts';
+
+export interface RenderedFile {
+  readonly path: string;
+  readonly template: string;
+  readonly trigger: Trigger;
+  readonly createOnly: boolean;
+  readonly content: string;
+}
+
+export function renderEntry(
+  set: TemplateSet,
+  e: TemplateEntry,
+  instance: Instance,
+  trigger: Trigger,
+  extra: VMap = {},
+): RenderedFile {
+  const source = set.sources.get(e.template);
+  if (source === undefined)
+    throw new GuestgateError('E_TEMPLATE', `${set.origin}: template ${e.template} (for ${e.path}) is missing`, {
+      image: set.origin,
+      template: e.template,
+    });
+  const ctx = { ...extra, ...templateContext(instance, trigger, e.path, e.properties) };
+  const content = renderString(source, ctx, { image: set.origin, template: e.template });
+  return { path: e.path, template: e.template, trigger, createOnly: e.createOnly, content };
+}
+
+/** Every file the trigger renders, in path order. */
+export function renderTrigger(
+  set: TemplateSet,
+  instance: Instance,
+  trigger: Trigger,
+  extra: VMap = {},
+): RenderedFile[] {
+  return entriesFor(set, trigger).map((e) => renderEntry(set, e, instance, trigger, extra));
+}

@@ -1,0 +1,49 @@
+// The context LXD 5.0.2 gives image templates (lxd/instance/drivers templateApplyNow): trigger,
+// path, instance/container (same map, every value a string), config, devices, properties and
+// config_get(key, default), which strips ALL trailing \r/\n from a set value but not from the
+// default. An empty config value is a missing key (LXD deletes keys set to "").
+import type { Instance } from '../inventory/model.ts';
+import { Fn, toStr, type Value, type VMap } from './values.ts';
+
+export const TRIGGERS = ['create', 'copy', 'start', 'rename'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+export const isTrigger = (s: string): s is Trigger => (TRIGGERS as readonly string[]).includes(s);
+
+/** The architecture name LXD shows (x86_64, aarch64, ...): the host's (instances run on it). */
+const architecture = (): string => ARCH[process.arch] ?? process.arch;
+
+const ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686', ppc64: 'ppc64le' };
+
+const isTrue = (v: string | undefined): boolean => ['true', '1', 'yes', 'on'].includes((v ?? '').toLowerCase());
+
+export function templateContext(
+  instance: Instance,
+  trigger: Trigger,
+  path: string,
+  properties: Readonly<Record<string, string>>,
+): VMap {
+  const config: Record<string, Value> = {};
+  for (const [k, v] of Object.entries(instance.config)) if (v !== '') config[k] = v;
+  const meta: VMap = {
+    name: instance.name,
+    type: instance.type,
+    architecture: architecture(),
+    privileged: isTrue(instance.config['security.privileged']) ? 'true' : 'false',
+    ephemeral: isTrue(instance.config['volatile.ephemeral'] ?? instance.config['ephemeral']) ? 'true' : 'false',
+  };
+  const configGet = new Fn('config_get', 2, ([key, dflt]) => {
+    const k = toStr(key ?? null);
+    if (!Object.hasOwn(config, k)) return dflt ?? null;
+    return toStr(config[k]!).replace(/[\r\n]+$/, '');
+  });
+  return {
+    trigger,
+    path,
+    instance: meta,
+    container: meta,
+    config,
+    devices: instance.devices as VMap,
+    properties: { ...properties },
+    config_get: configGet,
+  };
+}

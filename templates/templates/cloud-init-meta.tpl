@@ -1,0 +1,1 @@
+{{ guestgate.meta_data }}

@@ -1,0 +1,1 @@
+{{ guestgate.network_config }}

@@ -1,0 +1,1 @@
+{{ guestgate.user_data }}

@@ -1,0 +1,1 @@
+{{ guestgate.vendor_data }}
