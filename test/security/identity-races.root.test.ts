@@ -1,14 +1,15 @@
 // Findings 1-3 of the identity issue, attacked for real: pids and nsfs inodes recycled by the kernel
 // on demand (ns_last_pid; lowest-free inode allocation), from real pid and user namespaces.
 // One file on purpose: ns_last_pid is machine-wide, so these attacks never run in parallel.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachCaller } from '../../src/guest/caller.ts';
 import { readCallerFacts } from '../../src/identity/facts.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { createNamespace, curlIn, type TestNamespace } from '../helpers/namespaces.ts';
+import { createNamespace, curlIn, parseHttp, type TestNamespace } from '../helpers/namespaces.ts';
 import { Forker, PYTHON, pidnsOfPid, reuseBy, script } from './pid-reuse.ts';
 
 const RACES = Number(process.env.GUESTGATE_SECURITY_RACES ?? 2000);
@@ -152,6 +153,57 @@ describe('identity under pid and namespace recycling', () => {
       await second?.close();
     }
   }, 120_000);
+
+  // Moved here from test/identity: ns_last_pid is machine-wide, so every forced reuse runs in this one file.
+  it('a stale init pid reused by a host process never captures host callers (real pid reuse, re-read after edit)', async () => {
+    const gone = await ns();
+    gw.writeInstance({
+      name: 'stale',
+      config: { 'user.secret': 'stale-secret' },
+      identity: { init_pid: gone.initPid },
+    });
+    await gw.until(
+      () =>
+        gw.service.inventory.resolve({ cred: { pid: 0, uid: 0, gid: 0 }, pidns: gone.pidns, cgroups: [] }) !==
+        undefined,
+    );
+    await gone.close();
+    await gw.until(
+      () =>
+        gw.service.inventory.resolve({ cred: { pid: 0, uid: 0, gid: 0 }, pidns: gone.pidns, cgroups: [] }) ===
+        undefined,
+    );
+    // The kernel hands the dead init's pid to a host process (forced with ns_last_pid).
+    const host = new Forker(
+      spawn('/usr/bin/python3', ['-c', script('forker.py')], { stdio: ['pipe', 'pipe', 'inherit'] }),
+    );
+    const hostPidns = pidnsOfPid(process.pid)!;
+    try {
+      let tries = 0;
+      while (!(await reuseBy(gone.initPid, host, hostPidns))) {
+        await host.ask('kill');
+        if (++tries > 200) throw new Error(`pid ${gone.initPid} not reused by a host process in 200 tries`);
+      }
+      // An admin edit re-reads the stored init_pid: it must not become the host process.
+      gw.writeInstance({ name: 'stale', config: { 'user.secret': 'edited' }, identity: { init_pid: gone.initPid } });
+      await gw.until(() => gw.service.inventory.get('stale')?.config['user.secret'] === 'edited');
+      await gw.service.inventory.reload();
+      const { stdout } = await promisify(execFile)('curl', [
+        '-s',
+        '-i',
+        '--unix-socket',
+        gw.socket,
+        'http://lxd/1.0/config/user.secret',
+      ]);
+      expect([parseHttp(stdout).status, parseHttp(stdout).body]).toEqual([500, 'Process ID not found in container\n']);
+      const facts = readCallerFacts({ pid: gone.initPid, uid: 0, gid: 0 })!;
+      expect(facts.pidns).toBe(hostPidns); // the reuse really happened
+      expect(gw.service.inventory.resolve(facts)).toBeUndefined();
+    } finally {
+      host.close();
+      gw.removeInstance('stale');
+    }
+  });
 
   it("finding 1: a dead instance's nsfs inode handed to a nested namespace in another instance is never answered as it", async () => {
     const a = await ns({ userns: USERNS });
