@@ -17,7 +17,7 @@ import {
 } from '../store/manifest.ts';
 import type { PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
 import { appendChunk, finishPart, MAX_QUEUED, newPart, type FillPart } from './part.ts';
-
+import { toUpstreamError } from './upstream-error.ts';
 import { assertImage } from '../inspect.ts';
 export type { FillPart } from './part.ts';
 
@@ -295,10 +295,4 @@ export class Fill {
     this.#wakers = [];
     for (const f of w) f();
   }
-}
-
-function toUpstreamError(e: unknown, fingerprint: string): Error {
-  if (e instanceof GuestgateError) return e;
-  const msg = (e as Error)?.message ?? String(e);
-  return new GuestgateError('E_UPSTREAM', `upstream transfer failed: ${msg}`, { fingerprint }, { cause: e });
 }
