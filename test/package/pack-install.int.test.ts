@@ -39,7 +39,7 @@ afterAll(() => {
 it('ships dist/ and no TypeScript sources', () => {
   const pkg = join(prefix, 'lib', 'node_modules', 'guestgate');
   expect(existsSync(join(pkg, 'dist', 'cli', 'main.js'))).toBe(true);
-  expect(existsSync(join(pkg, 'templates', 'meta-data.tmpl'))).toBe(true);
+  expect(existsSync(join(pkg, 'templates', 'metadata.yaml'))).toBe(true); // the default template set
   expect(existsSync(join(pkg, 'src'))).toBe(false);
   expect(existsSync(join(pkg, 'node_modules', 'node'))).toBe(false);
 });
@@ -68,6 +68,10 @@ it('the installed guestgate serves a temp config: admin /healthz and the guest A
   const role = await http(l.guestSock, 'GET', '/1.0/config/user.role');
   expect(role.status).toBe(200);
   expect(role.text).toBe('packed');
+  // /1.0/meta-data renders through the default template set the package ships.
+  const meta = await http(l.guestSock, 'GET', '/1.0/meta-data');
+  expect(meta.status).toBe(200);
+  expect(meta.text).toContain('local-hostname: demo');
   gw.kill('SIGTERM');
   const code = await new Promise<number | null>((res) => gw.on('exit', (c) => res(c)));
   expect(code).toBe(0);
