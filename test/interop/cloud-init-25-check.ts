@@ -5,7 +5,16 @@ import type { Container } from './lxd-harness.ts';
 import type { LxdGateway } from './lxd-gateway.ts';
 import { META, runStages, USER_DATA, VENDOR_DATA } from './cloud-init-25.ts';
 
-export async function expectServedExactly(c: Container, gw: LxdGateway, name: string): Promise<void> {
+/**
+ * `metaHeader`: the first line of /1.0/meta-data: `#cloud-config` for LXD 5.0.x and Incus, none for
+ * LXD 6.3+ (removed by LXD commit 5fe7007913; see the protocol notes, meta-data versions table).
+ */
+export async function expectServedExactly(
+  c: Container,
+  gw: LxdGateway,
+  name: string,
+  metaHeader = '#cloud-config\n',
+): Promise<void> {
   const instanceId = (await c.expandedConfig()).config['volatile.cloud-init.instance-id'];
   expect(instanceId).toMatch(/^[0-9a-f-]{36}$/);
   const before = gw.service.inventory.get(name);
@@ -17,7 +26,7 @@ export async function expectServedExactly(c: Container, gw: LxdGateway, name: st
   expect(all.platform).toBe('lxd');
   expect(all.v1.instance_id).toBe(instanceId);
   expect(all.v1.local_hostname).toBe(name);
-  expect(all.ds['meta-data']).toBe(`#cloud-config\ninstance-id: ${instanceId}\nlocal-hostname: ${name}\n${META}`);
+  expect(all.ds['meta-data']).toBe(`${metaHeader}instance-id: ${instanceId}\nlocal-hostname: ${name}\n${META}`);
   expect(all.ds.config).toEqual({
     'cloud-init.user-data': USER_DATA,
     'cloud-init.vendor-data': VENDOR_DATA,
