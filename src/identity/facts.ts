@@ -21,28 +21,15 @@ export interface CallerFacts {
  */
 export function readPeerFacts(sockFd: number, cred: PeerCredentials): CallerFacts | undefined {
   const m = mechanism();
-  let pidfd: number;
-  if (m.peerPidfd) {
-    const r = peerPidfd(sockFd);
-    if ('errno' in r) {
-      if (r.errno === ENOPROTOOPT) m.disablePeerPidfd();
-      return undefined;
-    }
-    pidfd = r.fd;
-  } else {
-    // Kernels < 6.5: the pid is named by SO_PEERCRED only; a pidfd opened now pins whoever holds it
-    // now (documented race: the peer exiting and its pid being reused between connect and here).
-    try {
-      pidfd = openPidfd(cred.pid);
-    } catch {
-      return undefined;
-    }
+  // Kernels < 6.5: the pid is named by SO_PEERCRED only; a pidfd opened now pins whoever holds it
+  // now (documented race: the peer exiting and its pid being reused between connect and here).
+  if (!m.peerPidfd) return readCallerFacts(cred);
+  const r = peerPidfd(sockFd);
+  if ('errno' in r) {
+    if (r.errno === ENOPROTOOPT) m.disablePeerPidfd();
+    return undefined;
   }
-  try {
-    return factsFromPidfd(pidfd, cred);
-  } finally {
-    closeFd(pidfd);
-  }
+  return factsThenClose(r.fd, cred);
 }
 
 /** Facts of a process given by pid (tools, tests): the pidfd is opened now. */
@@ -53,6 +40,10 @@ export function readCallerFacts(cred: PeerCredentials): CallerFacts | undefined 
   } catch {
     return undefined;
   }
+  return factsThenClose(pidfd, cred);
+}
+
+function factsThenClose(pidfd: number, cred: PeerCredentials): CallerFacts | undefined {
   try {
     return factsFromPidfd(pidfd, cred);
   } finally {
