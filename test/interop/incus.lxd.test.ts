@@ -116,9 +116,18 @@ for st in ["Ready", "Started", "Ready", "Ready"]:
 
   it('Ready/Started/Ready/Ready ends ready=true on Incus, for guestgate as for Incus itself (3 rounds)', async () => {
     for (let round = 1; round <= 3; round++) {
+      // guestgate must answer every PATCH; Incus itself, on a loaded machine, sometimes answers 500 (its
+      // own database write): the reference's burst is retried (at most 3 times, each failure printed).
       for (const c of [gg!, own!]) {
-        const r = await c.exec(['python3', '-c', burst]);
-        expect(r.stdout.trim().split('\n'), `${c.name}: ${r.stderr}`).toEqual(Array(4).fill('HTTP/1.1 200 OK'));
+        const tries = c === gg ? 1 : 3;
+        let lines: string[] = [];
+        for (let t = 1; t <= tries; t++) {
+          const r = await c.exec(['python3', '-c', burst]);
+          lines = r.stdout.trim().split('\n');
+          if (lines.every((l) => l === 'HTTP/1.1 200 OK')) break;
+          console.log(`round ${round}, ${c.name} try ${t}: ${lines.join(' | ')} ${r.stderr}`);
+        }
+        expect(lines, c.name).toEqual(Array(4).fill('HTTP/1.1 200 OK'));
         expect(JSON.parse((await get(c, '/1.0')).body).state).toBe('Ready');
       }
       // guestgate writes to Incus after answering: wait until the last write landed (or a wrong value stays).
