@@ -3,9 +3,10 @@
 // nested LXD client makes (client/lxd_images.go lxdDownloadImage).
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
 import pino from 'pino';
 import { createImageService, type ImageService } from '../../src/images/index.ts';
 import type { ImagesConfig } from '../../src/config/sections/images.ts';
@@ -16,6 +17,27 @@ export const silent = pino({ level: 'silent' });
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'gg-images-'));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A temp folder for the offline `images`/`cache` CLI verbs: an empty inventory and a guestgate.yaml
+ * with the cache at `<dir>/cache` (`images` keys override).
+ */
+export async function cliWorkspace(
+  images: Record<string, unknown> = {},
+): Promise<{ dir: string; config: string; cleanup: () => Promise<void> }> {
+  const t = await tempDir();
+  await mkdir(join(t.dir, 'inventory'));
+  const config = join(t.dir, 'guestgate.yaml');
+  await writeFile(
+    config,
+    yaml.dump({
+      state_dir: 'state',
+      inventory: { source: 'dir', dir: 'inventory' },
+      images: { cache_dir: 'cache', ...images },
+    }),
+  );
+  return { ...t, config };
 }
 
 export function imagesConfig(over: Partial<ImagesConfig> = {}): ImagesConfig {

@@ -1,22 +1,17 @@
 // Exit codes scripts rely on: 3 for a cached image that is not there, 2 for an ambiguous prefix.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { unifiedImage } from '../../fixtures/images/make.ts';
 import { cli } from '../helpers/service.ts';
-import { tempDir } from '../helpers/images.ts';
+import { cliWorkspace } from '../helpers/images.ts';
 
 let t: { dir: string; cleanup: () => Promise<void> };
 let config: string;
 beforeEach(async () => {
-  t = await tempDir();
-  await mkdir(join(t.dir, 'inventory'));
-  config = join(t.dir, 'guestgate.yaml');
-  await writeFile(
-    config,
-    yaml.dump({ state_dir: 'state', inventory: { source: 'dir', dir: 'inventory' }, images: { cache_dir: 'cache' } }),
-  );
+  const w = await cliWorkspace();
+  t = w;
+  config = w.config;
 });
 afterEach(() => t.cleanup());
 

@@ -7,7 +7,7 @@ import { splitImage, unifiedImage } from '../../fixtures/images/make.ts';
 import { cacheCommand } from '../../src/cli/cache.ts';
 import { imagesCommand } from '../../src/cli/images.ts';
 import { blobPath, tmpDir } from '../../src/images/store/paths.ts';
-import { tempDir } from '../helpers/images.ts';
+import { cliWorkspace } from '../helpers/images.ts';
 
 let t: { dir: string; cleanup: () => Promise<void> };
 let config: string;
@@ -24,17 +24,9 @@ async function cli(cmd: 'cache' | 'images', ...args: string[]): Promise<string> 
 }
 
 beforeEach(async () => {
-  t = await tempDir();
-  await mkdir(join(t.dir, 'inventory'));
-  config = join(t.dir, 'guestgate.yaml');
-  await writeFile(
-    config,
-    yaml.dump({
-      state_dir: 'state',
-      inventory: { source: 'dir', dir: 'inventory' },
-      images: { cache_dir: 'cache', max_size: '3MiB' },
-    }),
-  );
+  const w = await cliWorkspace({ max_size: '3MiB' });
+  t = w;
+  config = w.config;
 });
 afterEach(() => t.cleanup());
 

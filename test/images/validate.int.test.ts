@@ -3,24 +3,19 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { metadataYaml, sha256, tarball, unifiedImage } from '../../fixtures/images/make.ts';
 import { listBlobs } from '../../src/images/store/blobs.ts';
 import { cli } from '../helpers/service.ts';
-import { exportServer, get, service, tempDir } from '../helpers/images.ts';
+import { cliWorkspace, exportServer, get, service } from '../helpers/images.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 let t: { dir: string; cleanup: () => Promise<void> };
 let config: string;
 beforeEach(async () => {
-  t = await tempDir();
-  await mkdir(join(t.dir, 'inventory'));
-  config = join(t.dir, 'guestgate.yaml');
-  await writeFile(
-    config,
-    yaml.dump({ state_dir: 'state', inventory: { source: 'dir', dir: 'inventory' }, images: { cache_dir: 'cache' } }),
-  );
+  const w = await cliWorkspace();
+  t = w;
+  config = w.config;
 });
 afterEach(() => t.cleanup());
 
