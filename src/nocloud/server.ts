@@ -46,7 +46,7 @@ export async function startNoCloudServer(
   );
   const server = createServer({ requestTimeout: 30_000, ...serverTimeouts(limits) }, (req, res) => {
     const started = performance.now();
-    void answer(req, res, cfg, inventory, templates, log).then((file) => {
+    void answer(req, res, { cfg, inventory, templates, log }).then((file) => {
       metrics?.requests.inc({ file, status: String(res.statusCode) });
       metrics?.latency.observe({ file }, (performance.now() - started) / 1000);
     });
@@ -77,17 +77,19 @@ function send(res: ServerResponse, status: number, body: string, head: boolean):
 }
 
 /** Answer one request; errors go through toNoCloudError. Returns the metrics label (the file name, or "other"). */
-async function answer(
-  req: IncomingMessage,
-  res: ServerResponse,
-  cfg: NoCloudConfig,
-  inventory: Inventory,
-  templates: TemplateSets,
-  log: Logger,
-): Promise<string> {
+/** What every request is answered from. */
+interface Served {
+  readonly cfg: NoCloudConfig;
+  readonly inventory: Inventory;
+  readonly templates: TemplateSets;
+  readonly log: Logger;
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, served: Served): Promise<string> {
   const head = req.method === 'HEAD';
+  const { log } = served;
   try {
-    return await serveFile(req, res, cfg, inventory, templates, log);
+    return await serveFile(req, res, served);
   } catch (e) {
     const w = toNoCloudError(e);
     if (w.status === 500) log.error({ err: (e as Error).message }, 'nocloud request failed');
@@ -101,10 +103,7 @@ async function answer(
 async function serveFile(
   req: IncomingMessage,
   res: ServerResponse,
-  cfg: NoCloudConfig,
-  inventory: Inventory,
-  templates: TemplateSets,
-  log: Logger,
+  { cfg, inventory, templates, log }: Served,
 ): Promise<string> {
   const remote = req.socket.remoteAddress ?? '';
   const path = (req.url ?? '/').split('?')[0]!;
