@@ -14,7 +14,7 @@ import { sendWire } from './respond.ts';
 import { getConfig, getConfigKey, getDevices, getMetaData, getRoot } from './routes/basic.ts';
 import { streamEvents } from './routes/events.ts';
 import { exportImage } from './routes/images.ts';
-import { getInfo, patchInfo, recordStateQuietly } from './routes/info.ts';
+import { getInfo, patchInfo } from './routes/info.ts';
 
 type Handler = (ctx: Context, r: Resolved) => void | Promise<void>;
 
@@ -38,8 +38,6 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
         const wait = deps.rateLimit?.(instance) ?? 0;
         if (wait > 0)
           throw new GuestgateError('E_RATE_LIMITED', 'request rate over limits.rate', { retryAfterMs: wait });
-        if (deps.recordReadyQuietly && endpoint === 'info' && ctx.method === 'PATCH' && action === 'get')
-          await recordStateQuietly(deps, ctx, r);
         await (action === 'patch' && patch ? patch : get)(ctx, r);
       } catch (e) {
         if (!ctx.respond && ctx.res.headersSent) throw e; // mid-stream: the transfer is cut by the handler

@@ -9,7 +9,9 @@ import { sendJson, sendRaw } from '../respond.ts';
 const MAX_PATCH_BODY = 64 * 1024;
 
 export function getInfo(deps: GuestDeps) {
-  return (ctx: Context, r: Resolved): void => {
+  return async (ctx: Context, r: Resolved): Promise<void> => {
+    // lxd-5.0 answers PATCH /1.0 as GET; with guest.record_ready the state is recorded all the same.
+    if (deps.recordReadyQuietly && ctx.method === 'PATCH') await recordStateQuietly(deps, ctx, r);
     const i = r.instance;
     if (deps.dialect.info === 'legacy') {
       sendJson(ctx, { state: '', api_version: '1.0', instance_type: i.type, location: i.location });
@@ -63,7 +65,7 @@ async function readBody(ctx: Context, limit: number): Promise<string> {
  * lxd-5.0 with guest.record_ready: take a PATCH /1.0 body as a readiness report when it is a valid one, and
  * never let it change the answer (the caller then answers as LXD 5.0.2 does, ignoring the method).
  */
-export async function recordStateQuietly(deps: GuestDeps, ctx: Context, r: Resolved): Promise<void> {
+async function recordStateQuietly(deps: GuestDeps, ctx: Context, r: Resolved): Promise<void> {
   let state: unknown;
   try {
     state = decodeStatePut(await readBody(ctx, MAX_PATCH_BODY));
