@@ -37,49 +37,24 @@ for arg in "$@"; do
   esac
 done
 
-STEP=init
-STEP_T0=0
-SCRIPT_T0=$(date +%s%N)
+CI_NAME=incus-setup
+# shellcheck source=lib/ci-steps.sh
+. "$(dirname "$0")/lib/ci-steps.sh"
 POLICY_RC_ADDED=
-
-log() { echo "incus-setup: $*"; }
-secs_since() {
-  local d=$(($(date +%s%N) - $1))
-  printf '%d.%01ds' $((d / 1000000000)) $(((d / 100000000) % 10))
-}
-step_begin() { STEP=$1; STEP_T0=$(date +%s%N); log "[$STEP] ..."; }
-step_end() { log "[$STEP] ${1:-done} ($(secs_since "$STEP_T0"))"; }
 
 on_exit() {
   local rc=$?
   [ -n "$POLICY_RC_ADDED" ] && rm -f /usr/sbin/policy-rc.d
-  if [ "$rc" -ne 0 ]; then
-    echo "incus-setup: FAILED at step '$STEP' (exit $rc) after $(secs_since "$SCRIPT_T0")" >&2
-    if [ "$STEP" = start-incus ] && [ -f "$STATE_DIR/incusd.log" ]; then
-      tail -n 20 "$STATE_DIR/incusd.log" >&2 || true
-    fi
-  fi
+  ci_report_failure "$rc" start-incus "$STATE_DIR/incusd.log"
   exit "$rc"
 }
 trap on_exit EXIT
 
 mkdir -p "$STATE_DIR" "$CACHE_DIR" "$INCUS_DIR"
-exec 9>"$STATE_DIR/incus.lock"
-if ! flock -w 1800 9; then echo "incus-setup: could not take $STATE_DIR/incus.lock" >&2; exit 1; fi
-
-incus_answers() { incus info >/dev/null 2>&1; }
+ci_lock "$STATE_DIR/incus.lock"
 
 if [ "$MODE" = teardown ]; then
-  step_begin teardown
-  if ! command -v incus >/dev/null 2>&1 || ! incus_answers; then
-    step_end "Incus not running: nothing to delete"
-    exit 0
-  fi
-  n=0
-  while read -r name; do
-    case "$name" in gg*) incus delete --force "$name" && n=$((n + 1)) ;; esac
-  done < <(incus list --format csv -c n)
-  step_end "deleted $n container(s)"
+  ci_teardown incus 'gg*'
   exit 0
 fi
 
@@ -128,73 +103,18 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 step_begin start-incus
-if incus_answers; then
-  step_end "already running"
-else
-  pid=
-  [ -f "$STATE_DIR/incusd.pid" ] && pid=$(cat "$STATE_DIR/incusd.pid" 2>/dev/null || true)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q incusd "/proc/$pid/comm" 2>/dev/null; then
-    log "incusd (pid $pid) is already starting"
-  else
-    setsid /usr/libexec/incus/incusd --group root --logfile "$STATE_DIR/incusd.log" \
-      </dev/null >"$STATE_DIR/incusd.out" 2>&1 9>&- &
-    pid=$!
-    echo "$pid" >"$STATE_DIR/incusd.pid"
-    log "started incusd (pid $pid), INCUS_DIR=$INCUS_DIR, log $STATE_DIR/incusd.log"
-  fi
-  deadline=$(($(date +%s) + 120))
-  until incus_answers; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "incus-setup: incusd (pid $pid) exited; $STATE_DIR/incusd.out:" >&2
-      tail -n 20 "$STATE_DIR/incusd.out" >&2 || true
-      exit 1
-    fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then echo "incus-setup: incusd did not answer within 120s" >&2; exit 1; fi
-    sleep 0.5
-  done
-  /usr/libexec/incus/incusd waitready --timeout 120
-  step_end "ready"
-fi
+ci_start_daemon incus "$STATE_DIR/incusd.pid" "$STATE_DIR/incusd.out" "/usr/libexec/incus/incusd waitready" -- \
+  /usr/libexec/incus/incusd --group root --logfile "$STATE_DIR/incusd.log"
 
 # ---------------------------------------------------------------------------------------------
-step_begin storage
-did=
-if ! incus storage show default >/dev/null 2>&1; then
-  incus storage create default dir
-  did="pool default (dir) created"
-fi
-if ! incus profile device get default root pool >/dev/null 2>&1; then
-  incus profile device add default root disk path=/ pool=default
-  did="${did:+$did, }root disk added to the default profile"
-fi
-step_end "${did:-already configured}"
+ci_storage incus
 
 # ---------------------------------------------------------------------------------------------
 # The image is the one lxd-setup.sh builds and caches: the same tarball, so the same fingerprint on both.
-step_begin image-import
 tarball=$(ls -t "$CACHE_DIR/$IMAGE_ALIAS"-*.tar.gz 2>/dev/null | head -n 1 || true)
-if [ -z "$tarball" ]; then
-  echo "incus-setup: no cached $IMAGE_ALIAS tarball in $CACHE_DIR: run scripts/lxd-setup.sh first" >&2
-  exit 1
-fi
-image_fingerprint() { incus image info "$1" | awk '/^Fingerprint:/ { print $2; exit }'; }
-want=$(sha256sum "$tarball" | cut -d' ' -f1)
-have=
-incus image info "$IMAGE_ALIAS" >/dev/null 2>&1 && have=$(image_fingerprint "$IMAGE_ALIAS")
-if [ "$have" = "$want" ]; then
-  step_end "already imported"
-else
-  [ -n "$have" ] && incus image alias delete "$IMAGE_ALIAS"
-  if incus image info "$want" >/dev/null 2>&1; then
-    incus image alias create "$IMAGE_ALIAS" "$want"
-  else
-    incus image import "$tarball" --alias "$IMAGE_ALIAS"
-  fi
-  step_end "imported ${want:0:12}"
-fi
-fp=$(image_fingerprint "$IMAGE_ALIAS")
-[ "$fp" = "$want" ] || { echo "incus-setup: alias $IMAGE_ALIAS -> '$fp', expected $want" >&2; exit 1; }
+[ -n "$tarball" ] || die "no cached $IMAGE_ALIAS tarball in $CACHE_DIR: run scripts/lxd-setup.sh first"
+ci_image_import incus "$tarball" "$IMAGE_ALIAS"
 
 STEP=done
 log "total $(secs_since "$SCRIPT_T0")"
-echo "INCUS_READY image=$fp socket=$INCUS_DIR/unix.socket"
+echo "INCUS_READY image=$IMAGE_FP socket=$INCUS_DIR/unix.socket"

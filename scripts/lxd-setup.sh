@@ -40,26 +40,10 @@ for arg in "$@"; do
   esac
 done
 
-STEP=init
-STEP_T0=0
-SCRIPT_T0=$(date +%s%N)
+CI_NAME=lxd-setup
 BUILD_DIR=
-
-log() { echo "lxd-setup: $*"; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-secs_since() { # ns start -> "12.3s"
-  local d=$(( $(date +%s%N) - $1 ))
-  printf '%d.%01ds' $(( d / 1000000000 )) $(( (d / 100000000) % 10 ))
-}
-step_begin() { STEP=$1; STEP_T0=$(date +%s%N); log "[$STEP] ..."; }
-step_end() { log "[$STEP] ${1:-done} ($(secs_since "$STEP_T0"))"; }
-
-unmount_under() { # unmount everything mounted at or below $1, deepest first
-  local root=$1 m
-  [ -n "$root" ] || return 0
-  awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/self/mounts | sort -r |
-    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
-}
+# shellcheck source=lib/ci-steps.sh
+. "$(dirname "$0")/lib/ci-steps.sh"
 
 on_exit() {
   local rc=$?
@@ -67,38 +51,16 @@ on_exit() {
     unmount_under "$BUILD_DIR"
     rm -rf --one-file-system "$BUILD_DIR" || true
   fi
-  if [ "$rc" -ne 0 ]; then
-    echo "lxd-setup: FAILED at step '$STEP' (exit $rc) after $(secs_since "$SCRIPT_T0")" >&2
-    if [ "$STEP" = start-lxd ] && [ -f "$STATE_DIR/lxd.log" ]; then
-      echo "lxd-setup: last lines of $STATE_DIR/lxd.log:" >&2
-      tail -n 20 "$STATE_DIR/lxd.log" >&2 || true
-    fi
-  fi
+  ci_report_failure "$rc" start-lxd "$STATE_DIR/lxd.log"
   exit "$rc"
 }
 trap on_exit EXIT
 
 mkdir -p "$STATE_DIR" "$CACHE_DIR"
-# One run at a time on this machine (CI and a developer may overlap).
-exec 9>"$STATE_DIR/lock"
-if ! flock -w 1800 9; then echo "lxd-setup: could not take $STATE_DIR/lock" >&2; exit 1; fi
+ci_lock "$STATE_DIR/lock"
 
-lxd_answers() { lxc info >/dev/null 2>&1; }
-
-# ---------------------------------------------------------------------------------------------
 if [ "$MODE" = teardown ]; then
-  step_begin teardown
-  if ! command -v lxc >/dev/null 2>&1 || ! lxd_answers; then
-    step_end "LXD not running: nothing to delete"
-    exit 0
-  fi
-  n=0
-  while read -r name; do
-    case "$name" in
-      gg-*) lxc delete --force "$name" && n=$((n + 1)) ;;
-    esac
-  done < <(lxc list --format csv -c n)
-  step_end "deleted $n container(s)"
+  ci_teardown lxc 'gg-*'
   exit 0
 fi
 
@@ -128,48 +90,12 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 step_begin start-lxd
-if lxd_answers; then
-  step_end "already running"
-else
-  pid=
-  [ -f "$STATE_DIR/lxd.pid" ] && pid=$(cat "$STATE_DIR/lxd.pid" 2>/dev/null || true)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q lxd "/proc/$pid/comm" 2>/dev/null; then
-    log "lxd (pid $pid) is already starting"
-  else
-    # No systemd here: start the daemon by hand in its own session so it outlives this script and
-    # holds none of our file descriptors (CI waits for those).
-    # (fd 9 is our lock: lxd must not inherit it.)
-    setsid lxd --group root --logfile "$STATE_DIR/lxd.log" </dev/null >"$STATE_DIR/lxd.out" 2>&1 9>&- &
-    pid=$!
-    echo "$pid" >"$STATE_DIR/lxd.pid"
-    log "started lxd (pid $pid), log $STATE_DIR/lxd.log"
-  fi
-  deadline=$(( $(date +%s) + 120 ))
-  until lxd_answers; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "lxd-setup: lxd (pid $pid) exited; $STATE_DIR/lxd.out:" >&2
-      tail -n 20 "$STATE_DIR/lxd.out" >&2 || true
-      exit 1
-    fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then echo "lxd-setup: lxd did not answer within 120s" >&2; exit 1; fi
-    sleep 0.5
-  done
-  lxd waitready --timeout 120
-  step_end "ready"
-fi
+# (the daemon runs in its own session, so it outlives this script and holds none of our descriptors)
+ci_start_daemon lxc "$STATE_DIR/lxd.pid" "$STATE_DIR/lxd.out" "lxd waitready" -- \
+  lxd --group root --logfile "$STATE_DIR/lxd.log"
 
 # ---------------------------------------------------------------------------------------------
-step_begin storage
-did=
-if ! lxc storage show default >/dev/null 2>&1; then
-  lxc storage create default dir
-  did="pool default (dir) created"
-fi
-if ! lxc profile device get default root pool >/dev/null 2>&1; then
-  lxc profile device add default root disk path=/ pool=default
-  did="${did:+$did, }root disk added to the default profile"
-fi
-step_end "${did:-already configured}"
+ci_storage lxc
 
 # ---------------------------------------------------------------------------------------------
 build_image() {
@@ -255,31 +181,8 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-step_begin image-import
-image_fingerprint() { lxc image info "$1" | awk '/^Fingerprint:/ { print $2; exit }'; }
-# A unified image's fingerprint is the sha256 of its tarball.
-want=$(sha256sum "$TARBALL" | cut -d' ' -f1)
-have=
-if lxc image info "$IMAGE_ALIAS" >/dev/null 2>&1; then
-  have=$(image_fingerprint "$IMAGE_ALIAS")
-fi
-if [ "$have" = "$want" ]; then
-  step_end "already imported"
-else
-  if [ -n "$have" ]; then
-    log "alias $IMAGE_ALIAS points at ${have:0:12}, the cached tarball is ${want:0:12}: re-pointing"
-    lxc image alias delete "$IMAGE_ALIAS"
-  fi
-  if lxc image info "$want" >/dev/null 2>&1; then
-    lxc image alias create "$IMAGE_ALIAS" "$want"
-  else
-    lxc image import "$TARBALL" --alias "$IMAGE_ALIAS"
-  fi
-  step_end "imported ${want:0:12}"
-fi
-fp=$(image_fingerprint "$IMAGE_ALIAS")
-[ "$fp" = "$want" ] || { echo "lxd-setup: alias $IMAGE_ALIAS -> '$fp', expected $want" >&2; exit 1; }
+ci_image_import lxc "$TARBALL" "$IMAGE_ALIAS"
 
 STEP=done
 log "total $(secs_since "$SCRIPT_T0")"
-echo "LXD_READY image=$fp"
+echo "LXD_READY image=$IMAGE_FP"
