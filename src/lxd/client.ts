@@ -5,12 +5,15 @@ import WebSocket from 'ws';
 import { GuestgateError } from '../errors.ts';
 import { httpClient, type Endpoint, type HttpClient } from '../net/http-client.ts';
 import { loadTlsFiles } from '../net/tls.ts';
-import { envelopeError, envelopeMetadata, type LxdInstance } from './api.ts';
+import { envelopeError, envelopeMetadata, type InstancePut, type LxdInstance } from './api.ts';
 
 export interface ServerInfo {
   readonly extensions: ReadonlySet<string>;
   readonly serverName: string | undefined;
 }
+
+const instanceUrl = (project: string, name: string): string =>
+  `/1.0/instances/${encodeURIComponent(name)}?project=${encodeURIComponent(project)}`;
 
 export class LxdClient {
   readonly #http: HttpClient;
@@ -68,10 +71,7 @@ export class LxdClient {
 
   /** One instance, or undefined when it does not exist (any more). */
   async get(project: string, name: string): Promise<LxdInstance | undefined> {
-    const { status, metadata } = await this.#json(
-      'GET',
-      `/1.0/instances/${encodeURIComponent(name)}?project=${encodeURIComponent(project)}`,
-    );
+    const { status, metadata } = await this.#json('GET', instanceUrl(project, name));
     return status === 404 ? undefined : (metadata as LxdInstance);
   }
 
@@ -87,15 +87,39 @@ export class LxdClient {
   }
 
   async patchConfig(project: string, name: string, config: Record<string, string>): Promise<void> {
-    const { status } = await this.#json(
-      'PATCH',
-      `/1.0/instances/${encodeURIComponent(name)}?project=${encodeURIComponent(project)}`,
-      { config },
-    );
-    if (status === 404)
-      throw new GuestgateError('E_NOT_FOUND', `LXD at ${this.where}: instance ${project}/${name} not found`, {
-        where: this.where,
-      });
+    await this.patchInstance(project, name, { config });
+  }
+
+  /** `PATCH /1.0/instances/<name>`: the given config keys and devices are merged into the instance's own (sync). */
+  async patchInstance(
+    project: string,
+    name: string,
+    patch: { config?: Record<string, string>; devices?: Record<string, Record<string, string>> },
+  ): Promise<void> {
+    const { status } = await this.#json('PATCH', instanceUrl(project, name), patch);
+    if (status === 404) throw this.#notFound(project, name);
+  }
+
+  /** `PUT /1.0/instances/<name>`: replaces the instance's own config and devices; waits for the operation. */
+  async putInstance(project: string, name: string, put: InstancePut): Promise<void> {
+    const { status, metadata } = await this.#json('PUT', instanceUrl(project, name), put);
+    if (status === 404) throw this.#notFound(project, name);
+    const id = (metadata as { id?: unknown } | undefined)?.id;
+    if (typeof id !== 'string') return; // answered synchronously
+    const op = await this.#json('GET', `/1.0/operations/${encodeURIComponent(id)}/wait?timeout=120`);
+    const m = (op.metadata ?? {}) as { status?: unknown; err?: unknown };
+    if (m.status !== 'Success')
+      throw new GuestgateError(
+        'E_UPSTREAM',
+        `LXD at ${this.where}: updating instance ${project}/${name}: ${String(m.err || m.status)}`,
+        { where: this.where },
+      );
+  }
+
+  #notFound(project: string, name: string): GuestgateError {
+    return new GuestgateError('E_NOT_FOUND', `LXD at ${this.where}: instance ${project}/${name} not found`, {
+      where: this.where,
+    });
   }
 
   /** `GET /1.0/images/<prefix>`: the raw answer (LXD resolves a unique prefix; the caller reads the envelope). */
