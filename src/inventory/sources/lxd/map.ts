@@ -98,5 +98,6 @@ export function instanceFromLxd(
       addresses: undefined,
       nocloudToken: undefined,
     }),
+    status: typeof m.status === 'string' && m.status !== '' ? m.status : undefined,
   });
 }
