@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
-import { GuestgateError } from '../errors.ts';
+import { GuestgateError, isGuestgateError } from '../errors.ts';
 import { loadConfig } from '../config/load.ts';
 import type { LxdSourceConfig } from '../config/sections/inventory.ts';
 import { LxdClient } from '../lxd/client.ts';
@@ -86,20 +86,30 @@ async function apply(client: LxdClient, t: Target, steps: readonly Step[]): Prom
     if (last && lastCfg === cfg) last.push(s);
     else groups.push([s]);
   }
-  for (const g of groups) {
-    const m = await client.get(t.project, t.name);
-    if (!m) throw new GuestgateError('E_NOT_FOUND', `instance ${t.label} vanished while being changed`);
-    const { config, devices } = applySteps(m, g);
-    const put: InstancePut = {
-      architecture: typeof m.architecture === 'string' ? m.architecture : '',
-      config,
-      devices,
-      ephemeral: m.ephemeral === true,
-      profiles: Array.isArray(m.profiles) ? m.profiles.filter((p): p is string => typeof p === 'string') : [],
-      stateful: m.stateful === true,
-      description: typeof m.description === 'string' ? m.description : '',
-    };
-    await client.putInstance(t.project, t.name, put);
+  for (const g of groups) await putSteps(client, t, g);
+}
+
+/** Read (with ETag), change, PUT with If-Match; a change made meanwhile by someone else: read again (3 tries). */
+async function putSteps(client: LxdClient, t: Target, steps: readonly Step[], tries = 3): Promise<void> {
+  const got = await client.getForUpdate(t.project, t.name);
+  if (!got) throw new GuestgateError('E_NOT_FOUND', `instance ${t.label} vanished while being changed`);
+  const m = got.instance;
+  const { config, devices } = applySteps(m, steps);
+  const put: InstancePut = {
+    architecture: typeof m.architecture === 'string' ? m.architecture : '',
+    config,
+    devices,
+    ephemeral: m.ephemeral === true,
+    profiles: Array.isArray(m.profiles) ? m.profiles.filter((p): p is string => typeof p === 'string') : [],
+    stateful: m.stateful === true,
+    description: typeof m.description === 'string' ? m.description : '',
+  };
+  try {
+    await client.putInstance(t.project, t.name, put, got.etag);
+  } catch (e) {
+    if (tries > 1 && isGuestgateError(e, 'E_CONFLICT') && e.fields.status === 412)
+      return putSteps(client, t, steps, tries - 1);
+    throw e;
   }
 }
 

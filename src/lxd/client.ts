@@ -28,10 +28,15 @@ export class LxdClient {
     return this.#http.where;
   }
 
-  async #json(method: string, path: string, body?: unknown): Promise<{ status: number; metadata: unknown }> {
+  async #json(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; metadata: unknown; etag?: string | undefined }> {
     let r: Awaited<ReturnType<HttpClient['send']>>;
     try {
-      r = await this.#http.send(method, path, body);
+      r = await this.#http.send(method, path, body, undefined, headers);
     } catch (e) {
       throw new GuestgateError(
         'E_UNAVAILABLE',
@@ -40,13 +45,19 @@ export class LxdClient {
         { cause: e },
       );
     }
+    if (r.status === 412)
+      throw new GuestgateError('E_CONFLICT', `LXD at ${this.where}: ${method} ${path}: changed meanwhile (412)`, {
+        where: this.where,
+        path,
+        status: r.status,
+      });
     if (r.status >= 300 && r.status !== 404)
       throw new GuestgateError(
         'E_UPSTREAM',
         `LXD at ${this.where}: ${method} ${path}: ${r.status} ${envelopeError(r.body)}`,
         { where: this.where, path, status: r.status },
       );
-    return { status: r.status, metadata: envelopeMetadata(r.body) };
+    return { status: r.status, metadata: envelopeMetadata(r.body), etag: r.etag };
   }
 
   async info(): Promise<ServerInfo> {
@@ -75,6 +86,13 @@ export class LxdClient {
     return status === 404 ? undefined : (metadata as LxdInstance);
   }
 
+  /** One instance and its ETag (for a PUT with If-Match), or undefined when it does not exist. */
+  async getForUpdate(project: string, name: string): Promise<{ instance: LxdInstance; etag?: string } | undefined> {
+    const { status, metadata, etag } = await this.#json('GET', instanceUrl(project, name));
+    if (status === 404) return undefined;
+    return { instance: metadata as LxdInstance, ...(etag ? { etag } : {}) };
+  }
+
   /** Host pid of the instance's init (0 or undefined when not running). */
   async initPid(project: string, name: string): Promise<number | undefined> {
     const { status, metadata } = await this.#json(
@@ -100,9 +118,17 @@ export class LxdClient {
     if (status === 404) throw this.#notFound(project, name);
   }
 
-  /** `PUT /1.0/instances/<name>`: replaces the instance's own config and devices; waits for the operation. */
-  async putInstance(project: string, name: string, put: InstancePut): Promise<void> {
-    const { status, metadata } = await this.#json('PUT', instanceUrl(project, name), put);
+  /**
+   * `PUT /1.0/instances/<name>`: replaces the instance's own config and devices; waits for the operation.
+   * With `etag` (from getForUpdate), a change made meanwhile makes it fail with E_CONFLICT (412).
+   */
+  async putInstance(project: string, name: string, put: InstancePut, etag?: string): Promise<void> {
+    const { status, metadata } = await this.#json(
+      'PUT',
+      instanceUrl(project, name),
+      put,
+      etag ? { 'If-Match': etag } : undefined,
+    );
     if (status === 404) throw this.#notFound(project, name);
     const id = (metadata as { id?: unknown } | undefined)?.id;
     if (typeof id !== 'string') return; // answered synchronously

@@ -15,6 +15,10 @@ let dir = '';
 let server: Server;
 let file = '';
 const writes: string[] = [];
+const instances: Record<string, Record<string, unknown>> = {};
+const versions: Record<string, number> = {};
+/** How many of the next PUTs find the instance changed since the caller's GET (412). */
+let conflictsToMake = 0;
 
 const inst = (name: string, type: string, attachedTo?: string) => ({
   name,
@@ -30,22 +34,49 @@ const inst = (name: string, type: string, attachedTo?: string) => ({
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ggop-attach-'));
   const socketDir = join(dir, SOCKET_DIR_REL);
-  const instances: Record<string, unknown> = {
-    v1: inst('v1', 'virtual-machine'),
-    c1: inst('c1', 'container', socketDir),
-  };
+  instances.v1 = inst('v1', 'virtual-machine');
+  instances.c1 = inst('c1', 'container', socketDir);
   server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (req.method !== 'GET') writes.push(`${req.method} ${url.pathname}`);
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
     if (url.pathname === '/1.0/instances' && req.method === 'GET')
       return send(200, { type: 'sync', status_code: 200, metadata: Object.values(instances) });
+    if (url.pathname === '/1.0/operations/op1/wait')
+      return send(200, { type: 'sync', status_code: 200, metadata: { status: 'Success', err: '' } });
     const m = /^\/1\.0\/instances\/([^/]+)$/.exec(url.pathname);
-    const found = m ? instances[decodeURIComponent(m[1]!)] : undefined;
-    if (req.method === 'GET' && found) return send(200, { type: 'sync', status_code: 200, metadata: found });
+    const name = m ? decodeURIComponent(m[1]!) : '';
+    const found = instances[name];
+    const etag = `"v${versions[name] ?? 0}"`;
+    if (req.method === 'GET' && found)
+      return send(200, { type: 'sync', status_code: 200, metadata: found }, { ETag: etag });
+    if (req.method === 'PUT' && found) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        writes.push(`PUT ${url.pathname} If-Match: ${String(req.headers['if-match'])}`);
+        if (conflictsToMake > 0) {
+          // Someone else changed the instance between our GET and PUT.
+          conflictsToMake--;
+          versions[name] = (versions[name] ?? 0) + 1;
+        }
+        if (req.headers['if-match'] !== `"v${versions[name] ?? 0}"`)
+          return send(412, { type: 'error', error: "ETag doesn't match", error_code: 412 });
+        const put = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { config: unknown; devices: unknown };
+        Object.assign(found, {
+          config: put.config,
+          devices: put.devices,
+          expanded_config: put.config,
+          expanded_devices: put.devices,
+        });
+        versions[name] = (versions[name] ?? 0) + 1;
+        send(202, { type: 'async', status_code: 100, operation: '/1.0/operations/op1', metadata: { id: 'op1' } });
+      });
+      return;
+    }
+    if (req.method !== 'GET') writes.push(`${req.method} ${url.pathname}`);
     send(404, { type: 'error', error: 'Instance not found', error_code: 404 });
   });
   await new Promise<void>((r) => server.listen(join(dir, 'lxd.socket'), r));
@@ -92,6 +123,29 @@ it('--all skips VMs and changes nothing on an attached container', async () => {
     'v1: skipped: a virtual machine (guestgate serves containers)\nc1: already attached (nothing changed)\n',
   );
   expect(writes).toEqual([]);
+});
+
+it('PUTs with If-Match; an instance changed meanwhile (412) is read again and changed once', async () => {
+  instances.c2 = inst('c2', 'container');
+  try {
+    conflictsToMake = 1;
+    const r = await cli(['attach', 'c2', '-c', file]);
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    expect(r.stdout).toBe(
+      `c2: set security.devlxd=false\nc2: added device guestgate-lxd (disk ${join(dir, SOCKET_DIR_REL)} at /dev/lxd)\n`,
+    );
+    expect(writes).toEqual([
+      'PUT /1.0/instances/c2 If-Match: "v0"',
+      'PUT /1.0/instances/c2 If-Match: "v1"',
+      'PUT /1.0/instances/c2 If-Match: "v2"',
+    ]);
+    expect(instances.c2).toMatchObject({
+      config: { 'security.devlxd': 'false' },
+      devices: { 'guestgate-lxd': { type: 'disk', path: '/dev/lxd' } },
+    });
+  } finally {
+    delete instances.c2;
+  }
 });
 
 it('usage: no instance, or names with --all, exit 2; a dir inventory exits 2 naming inventory.source', async () => {
