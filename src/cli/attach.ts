@@ -29,7 +29,7 @@ type Verb = 'attach' | 'detach';
 interface Opts {
   config: string;
   all?: boolean;
-  output: 'text' | 'json';
+  output: 'text' | 'json' | 'yaml';
 }
 
 interface Target {
@@ -194,15 +194,15 @@ function verbCommand(verb: Verb, description: string): Command {
     .argument('[instances...]', 'instance names (project/name outside the configured project)')
     .option('--all', `every instance of the configured project (all projects with inventory.all_projects)`)
     .addOption(configOption())
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'))
     .action(async (names: string[], o: Opts) => {
       const reports: Report[] = [];
       // Text goes out instance by instance (what changed is printed even if a later instance fails).
       await run(verb, names, o, (r) => {
-        if (o.output === 'json') reports.push(r);
+        if (o.output !== 'text') reports.push(r);
         else process.stdout.write(textOf(verb, [r]));
       });
-      if (o.output === 'json') print('json', reports, () => '');
+      if (o.output !== 'text') print(o.output, reports, () => '');
     });
 }
 
