@@ -39,7 +39,7 @@ interface Target {
   readonly m: LxdInstance;
 }
 
-function lxdSource(file: string): { inv: LxdSourceConfig; socketDir: string } {
+function lxdSource(file: string): { inv: LxdSourceConfig; socket: string; socketDir: string } {
   const config = loadConfig(file);
   const inv = config.inventory;
   if (inv.source !== 'lxd' && inv.source !== 'incus')
@@ -47,7 +47,7 @@ function lxdSource(file: string): { inv: LxdSourceConfig; socketDir: string } {
       'E_CONFIG',
       `${file}: inventory.source: attach/detach need an lxd or incus inventory source (this config uses "${inv.source}"); with a dir inventory, bind-mount ${dirname(config.guest.socket)} at /dev/lxd yourself`,
     );
-  return { inv, socketDir: dirname(config.guest.socket) };
+  return { inv, socket: config.guest.socket, socketDir: dirname(config.guest.socket) };
 }
 
 async function targets(client: LxdClient, inv: LxdSourceConfig, names: string[], all: boolean): Promise<Target[]> {
@@ -136,7 +136,7 @@ async function run(verb: Verb, names: string[], o: Opts, onReport: (r: Report) =
     throw new GuestgateError('E_BAD_REQUEST', `${verb}: name instances or give --all, not both`);
   if (!o.all && names.length === 0)
     throw new GuestgateError('E_BAD_REQUEST', `${verb}: name at least one instance, or give --all`);
-  const { inv, socketDir } = lxdSource(o.config);
+  const { inv, socket, socketDir } = lxdSource(o.config);
   const kind: ServerKind = inv.source;
   const client = new LxdClient(endpointOf(inv));
   try {
@@ -161,6 +161,10 @@ async function run(verb: Verb, names: string[], o: Opts, onReport: (r: Report) =
         process.stderr.write(`created ${socketDir} (guestgate's guest socket folder)\n`);
       }
       for (const w of socketDirWarnings(socketDir)) process.stderr.write(`${w}\n`);
+      if (!existsSync(socket))
+        process.stderr.write(
+          `note: ${socket} does not exist yet: guests reach guestgate once \`guestgate serve\` runs\n`,
+        );
     }
     for (const [t, plan] of plans) {
       await apply(client, t, plan.steps);

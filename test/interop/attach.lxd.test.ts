@@ -77,6 +77,7 @@ describe('guestgate attach/detach with LXD 5.0.2', () => {
       ]).sort(),
     );
     expect(a.stderr).toContain(`created ${socketDir}`);
+    expect(a.stderr).toContain(`note: ${socketDir}/sock does not exist yet`);
     for (const n of IN_PROJECT)
       expect(await local(n, PROJECT)).toMatchObject({
         config: { 'security.devlxd': 'false' },
