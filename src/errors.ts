@@ -53,8 +53,21 @@ export function isGuestgateError(e: unknown, code?: ErrorCode): e is GuestgateEr
 export class FileValueError extends GuestgateError {
   readonly file: string;
   readonly key: string;
-  constructor(code: 'E_CONFIG' | 'E_INVENTORY', file: string, key: string, problem: string) {
-    super(code, `${file}: ${key ? `${key}: ` : ''}${problem}`, { file, key, problem });
+  /** `more`: further problems of the same file, each reported on its own line with file and key. */
+  constructor(
+    code: 'E_CONFIG' | 'E_INVENTORY',
+    file: string,
+    key: string,
+    problem: string,
+    more: readonly { readonly key: string; readonly problem: string }[] = [],
+  ) {
+    const all = [{ key, problem }, ...more];
+    super(code, all.map((i) => `${file}: ${i.key ? `${i.key}: ` : ''}${i.problem}`).join('\n'), {
+      file,
+      key,
+      problem,
+      ...(more.length > 0 ? { problems: all } : {}),
+    });
     this.name = 'FileValueError';
     this.file = file;
     this.key = key;

@@ -30,5 +30,11 @@ export interface InstanceView extends Record<string, unknown> {
 }
 
 export function instanceView(i: Instance, ready: ReadyRecord | undefined): InstanceView {
-  return { key: i.key, ...instanceDocument(i), state: ready?.state ?? 'Unknown', state_since: ready?.since ?? null };
+  return {
+    key: i.key,
+    ...instanceDocument(i),
+    state: ready?.state ?? 'Unknown',
+    state_since: ready?.since ?? null,
+    ...(i.status !== undefined ? { status: i.status } : {}),
+  };
 }

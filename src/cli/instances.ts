@@ -9,19 +9,8 @@ import { GuestgateError } from '../errors.ts';
 import { parseInstanceYaml } from '../inventory/parse.ts';
 import { parseDuration, type ValidationError } from '../config/validate.ts';
 import { AdminClient, adminSocketFrom, instancePath, type ConnectOptions } from './client.ts';
-import { configOption, outputOption, print, table, type OutputFormat } from './output.ts';
-
-interface View {
-  key: string;
-  name: string;
-  project: string;
-  type: string;
-  state: string;
-  state_since: string | null;
-  config: Record<string, string>;
-  devices: Record<string, Record<string, string>>;
-  identity: { addresses?: string[] } & Record<string, unknown>;
-}
+import { configOption, outputOption, print, type OutputFormat } from './output.ts';
+import { listTable, showTable, type View } from './instance-view.ts';
 
 type Opts = ConnectOptions & { output: OutputFormat };
 
@@ -38,36 +27,6 @@ function assignments(args: readonly string[]): Record<string, string> {
   }
   return out;
 }
-
-const showTable = (v: View): string => {
-  const rows: string[][] = [
-    ['name', v.name],
-    ['project', v.project],
-    ['type', v.type],
-    ['ready', v.state_since ? `${v.state} (since ${v.state_since})` : v.state],
-  ];
-  for (const [k, val] of Object.entries(v.config).sort())
-    rows.push([
-      `config ${k}`,
-      val.includes('\n') ? `${val.split('\n')[0]} ... (${val.split('\n').length} lines)` : val,
-    ]);
-  for (const [n, d] of Object.entries(v.devices).sort())
-    rows.push([
-      `device ${n}`,
-      Object.entries(d)
-        .map(([k, x]) => `${k}=${x}`)
-        .join(' '),
-    ]);
-  for (const [k, x] of Object.entries(v.identity))
-    rows.push([`identity ${k}`, Array.isArray(x) ? x.join(',') : String(x)]);
-  return table(['FIELD', 'VALUE'], rows);
-};
-
-const listTable = (vs: View[]): string =>
-  table(
-    ['NAME', 'PROJECT', 'TYPE', 'READY', 'ADDRESSES'],
-    vs.map((v) => [v.name, v.project, v.type, v.state, (v.identity.addresses ?? []).join(',')]),
-  );
 
 function ls(): Command {
   return new Command('ls')

@@ -17,7 +17,7 @@ export function parseConfig(text: string, file: string): Config {
   try {
     return withDerivedDefaults(configSchema({ baseDir: dirname(file) })(doc, ''), file);
   } catch (e) {
-    if (e instanceof ValidationError) throw new FileValueError('E_CONFIG', file, e.key, e.problem);
+    if (e instanceof ValidationError) throw new FileValueError('E_CONFIG', file, e.key, e.problem, e.issues.slice(1));
     throw e;
   }
 }

@@ -1,13 +1,23 @@
 // A tiny declarative validator for YAML documents: every failure names the key path and what was
 // expected, unknown keys are errors, and the result is a typed, frozen value. Pure: no I/O.
 
+export interface Issue {
+  readonly key: string;
+  readonly problem: string;
+}
+
+const line = (i: Issue): string => `${i.key || '<root>'}: ${i.problem}`;
+
 export class ValidationError extends Error {
   readonly key: string;
   readonly problem: string;
-  constructor(key: string, problem: string) {
-    super(`${key || '<root>'}: ${problem}`);
+  /** Every problem found in the document, this one first (a mapping reports all of its problems at once). */
+  readonly issues: readonly Issue[];
+  constructor(key: string, problem: string, more: readonly Issue[] = []) {
+    super([{ key, problem }, ...more].map(line).join('\n'));
     this.key = key;
     this.problem = problem;
+    this.issues = [{ key, problem }, ...more];
   }
 }
 
@@ -163,17 +173,25 @@ export const obj = <S extends Shape>(shape: S): Validator<ObjectOf<S>> => {
     if (typeof v !== 'object' || v === null || Array.isArray(v))
       throw new ValidationError(key, `expected a mapping, got ${describe(v)}`);
     const input = v as Record<string, unknown>;
+    // Every problem of the mapping (and of the mappings inside it) is reported at once.
+    const issues: Issue[] = [];
     for (const k of Object.keys(input)) {
       if (!Object.hasOwn(shape, k))
-        throw new ValidationError(join(key, k), `unknown key (known keys: ${Object.keys(shape).join(', ')})`);
+        issues.push({ key: join(key, k), problem: `unknown key (known keys: ${Object.keys(shape).join(', ')})` });
     }
     const out: Record<string, unknown> = {};
     for (const [k, field] of Object.entries(shape) as [string, Field<unknown>][]) {
       const raw = input[k];
-      if (raw !== undefined && raw !== null) out[k] = field(raw, join(key, k));
-      else if (field.whenAbsent) out[k] = field.whenAbsent(join(key, k));
-      else throw new ValidationError(join(key, k), 'required key is missing');
+      try {
+        if (raw !== undefined && raw !== null) out[k] = field(raw, join(key, k));
+        else if (field.whenAbsent) out[k] = field.whenAbsent(join(key, k));
+        else issues.push({ key: join(key, k), problem: 'required key is missing' });
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+        issues.push(...e.issues);
+      }
     }
+    if (issues.length > 0) throw new ValidationError(issues[0]!.key, issues[0]!.problem, issues.slice(1));
     return Object.freeze(out) as ObjectOf<S>;
   };
   f.whenAbsent = (key) => f({}, key);

@@ -33,6 +33,8 @@ export interface Instance {
   /** Expanded devices: name -> flat string map. */
   readonly devices: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly identity: InstanceIdentity;
+  /** The server's own status (Running, Stopped, Frozen, ...) for instances of an LXD/Incus source. */
+  readonly status?: string | undefined;
 }
 
 export const instanceKey = (project: string, name: string): string =>

@@ -45,8 +45,10 @@ export function instanceFromDocument(doc: unknown, file: string): Instance {
   try {
     v = instanceSchema(doc, '');
   } catch (e) {
-    if (e instanceof ValidationError)
-      throw new FileValueError('E_INVENTORY', file, safeKey(e.key), withoutValue(e.problem));
+    if (e instanceof ValidationError) {
+      const [first, ...more] = e.issues.map((i) => ({ key: safeKey(i.key), problem: withoutValue(i.problem) }));
+      throw new FileValueError('E_INVENTORY', file, first!.key, first!.problem, more);
+    }
     throw e;
   }
   const id = v.identity;

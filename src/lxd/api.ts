@@ -10,6 +10,24 @@ export interface LxdInstance {
   profiles?: unknown;
   expanded_config?: unknown;
   expanded_devices?: unknown;
+  /** The instance's own config and devices (without its profiles'). */
+  config?: unknown;
+  devices?: unknown;
+  architecture?: unknown;
+  ephemeral?: unknown;
+  stateful?: unknown;
+  description?: unknown;
+}
+
+/** What `PUT /1.0/instances/<name>` takes (LXD's api.InstancePut). */
+export interface InstancePut {
+  architecture: string;
+  config: Record<string, string>;
+  devices: Record<string, Record<string, string>>;
+  ephemeral: boolean;
+  profiles: string[];
+  stateful: boolean;
+  description: string;
 }
 
 /** The `error` text of an error envelope (or the first 200 characters of whatever came back). */

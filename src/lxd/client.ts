@@ -5,12 +5,15 @@ import WebSocket from 'ws';
 import { GuestgateError } from '../errors.ts';
 import { httpClient, type Endpoint, type HttpClient } from '../net/http-client.ts';
 import { loadTlsFiles } from '../net/tls.ts';
-import { envelopeError, envelopeMetadata, type LxdInstance } from './api.ts';
+import { envelopeError, envelopeMetadata, type InstancePut, type LxdInstance } from './api.ts';
 
 export interface ServerInfo {
   readonly extensions: ReadonlySet<string>;
   readonly serverName: string | undefined;
 }
+
+const instanceUrl = (project: string, name: string): string =>
+  `/1.0/instances/${encodeURIComponent(name)}?project=${encodeURIComponent(project)}`;
 
 export class LxdClient {
   readonly #http: HttpClient;
@@ -25,10 +28,15 @@ export class LxdClient {
     return this.#http.where;
   }
 
-  async #json(method: string, path: string, body?: unknown): Promise<{ status: number; metadata: unknown }> {
+  async #json(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; metadata: unknown; etag?: string | undefined }> {
     let r: Awaited<ReturnType<HttpClient['send']>>;
     try {
-      r = await this.#http.send(method, path, body);
+      r = await this.#http.send(method, path, body, undefined, headers);
     } catch (e) {
       throw new GuestgateError(
         'E_UNAVAILABLE',
@@ -37,13 +45,19 @@ export class LxdClient {
         { cause: e },
       );
     }
+    if (r.status === 412)
+      throw new GuestgateError('E_CONFLICT', `LXD at ${this.where}: ${method} ${path}: changed meanwhile (412)`, {
+        where: this.where,
+        path,
+        status: r.status,
+      });
     if (r.status >= 300 && r.status !== 404)
       throw new GuestgateError(
         'E_UPSTREAM',
         `LXD at ${this.where}: ${method} ${path}: ${r.status} ${envelopeError(r.body)}`,
         { where: this.where, path, status: r.status },
       );
-    return { status: r.status, metadata: envelopeMetadata(r.body) };
+    return { status: r.status, metadata: envelopeMetadata(r.body), etag: r.etag };
   }
 
   async info(): Promise<ServerInfo> {
@@ -68,11 +82,15 @@ export class LxdClient {
 
   /** One instance, or undefined when it does not exist (any more). */
   async get(project: string, name: string): Promise<LxdInstance | undefined> {
-    const { status, metadata } = await this.#json(
-      'GET',
-      `/1.0/instances/${encodeURIComponent(name)}?project=${encodeURIComponent(project)}`,
-    );
+    const { status, metadata } = await this.#json('GET', instanceUrl(project, name));
     return status === 404 ? undefined : (metadata as LxdInstance);
+  }
+
+  /** One instance and its ETag (for a PUT with If-Match), or undefined when it does not exist. */
+  async getForUpdate(project: string, name: string): Promise<{ instance: LxdInstance; etag?: string } | undefined> {
+    const { status, metadata, etag } = await this.#json('GET', instanceUrl(project, name));
+    if (status === 404) return undefined;
+    return { instance: metadata as LxdInstance, ...(etag ? { etag } : {}) };
   }
 
   /** Host pid of the instance's init (0 or undefined when not running). */
@@ -87,15 +105,47 @@ export class LxdClient {
   }
 
   async patchConfig(project: string, name: string, config: Record<string, string>): Promise<void> {
-    const { status } = await this.#json(
-      'PATCH',
-      `/1.0/instances/${encodeURIComponent(name)}?project=${encodeURIComponent(project)}`,
-      { config },
+    await this.patchInstance(project, name, { config });
+  }
+
+  /** `PATCH /1.0/instances/<name>`: the given config keys and devices are merged into the instance's own (sync). */
+  async patchInstance(
+    project: string,
+    name: string,
+    patch: { config?: Record<string, string>; devices?: Record<string, Record<string, string>> },
+  ): Promise<void> {
+    const { status } = await this.#json('PATCH', instanceUrl(project, name), patch);
+    if (status === 404) throw this.#notFound(project, name);
+  }
+
+  /**
+   * `PUT /1.0/instances/<name>`: replaces the instance's own config and devices; waits for the operation.
+   * With `etag` (from getForUpdate), a change made meanwhile makes it fail with E_CONFLICT (412).
+   */
+  async putInstance(project: string, name: string, put: InstancePut, etag?: string): Promise<void> {
+    const { status, metadata } = await this.#json(
+      'PUT',
+      instanceUrl(project, name),
+      put,
+      etag ? { 'If-Match': etag } : undefined,
     );
-    if (status === 404)
-      throw new GuestgateError('E_NOT_FOUND', `LXD at ${this.where}: instance ${project}/${name} not found`, {
-        where: this.where,
-      });
+    if (status === 404) throw this.#notFound(project, name);
+    const id = (metadata as { id?: unknown } | undefined)?.id;
+    if (typeof id !== 'string') return; // answered synchronously
+    const op = await this.#json('GET', `/1.0/operations/${encodeURIComponent(id)}/wait?timeout=120`);
+    const m = (op.metadata ?? {}) as { status?: unknown; err?: unknown };
+    if (m.status !== 'Success')
+      throw new GuestgateError(
+        'E_UPSTREAM',
+        `LXD at ${this.where}: updating instance ${project}/${name}: ${String(m.err || m.status)}`,
+        { where: this.where },
+      );
+  }
+
+  #notFound(project: string, name: string): GuestgateError {
+    return new GuestgateError('E_NOT_FOUND', `LXD at ${this.where}: instance ${project}/${name} not found`, {
+      where: this.where,
+    });
   }
 
   /** `GET /1.0/images/<prefix>`: the raw answer (LXD resolves a unique prefix; the caller reads the envelope). */

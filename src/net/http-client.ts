@@ -27,7 +27,13 @@ export interface HttpClient {
   get(path: string, signal?: AbortSignal): Promise<http.IncomingMessage>;
   getJson(path: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }>;
   /** Any method with an optional JSON body; the response parsed as JSON (or text). */
-  send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: unknown }>;
+  send(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+    headers?: Readonly<Record<string, string>>,
+  ): Promise<{ status: number; body: unknown; etag?: string | undefined }>;
   readonly where: string;
   /** How the endpoint is reached (socket, or base URL and TLS material), for other clients (websockets). */
   readonly endpoint: Endpoint;
@@ -57,6 +63,7 @@ export function httpClient(ep: Endpoint): HttpClient {
     path: string,
     body: Buffer | undefined,
     signal?: AbortSignal,
+    extraHeaders: Readonly<Record<string, string>> = {},
   ): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       // Relative to the base URL's path, so a simplestreams mirror under /some/prefix/ works.
@@ -68,6 +75,7 @@ export function httpClient(ep: Endpoint): HttpClient {
           'user-agent': 'guestgate',
           host: target ? target.host : 'unix.socket',
           ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+          ...extraHeaders,
         },
         ...(signal ? { signal } : {}),
         ...(ep.socket
@@ -104,13 +112,16 @@ export function httpClient(ep: Endpoint): HttpClient {
     path: string,
     payload?: unknown,
     signal?: AbortSignal,
-  ): Promise<{ status: number; body: unknown }> {
+    headers?: Readonly<Record<string, string>>,
+  ): Promise<{ status: number; body: unknown; etag?: string | undefined }> {
     const res = await request(
       method,
       path,
       payload === undefined ? undefined : Buffer.from(JSON.stringify(payload)),
       signal,
+      headers,
     );
+    const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
     const chunks: Buffer[] = [];
     let n = 0;
     for await (const c of res) {
@@ -126,9 +137,9 @@ export function httpClient(ep: Endpoint): HttpClient {
     }
     const text = Buffer.concat(chunks).toString('utf8');
     try {
-      return { status: res.statusCode ?? 0, body: JSON.parse(text) };
+      return { status: res.statusCode ?? 0, body: JSON.parse(text), etag };
     } catch {
-      return { status: res.statusCode ?? 0, body: text };
+      return { status: res.statusCode ?? 0, body: text, etag };
     }
   }
 

@@ -57,6 +57,16 @@ describe('service config', () => {
     expect(e.message).toContain('unknown key');
   });
 
+  it('reports every unknown key at once, each line with file and key path', () => {
+    const e = err(`inventory: {source: dir, dir: ${dir}}\nguest: {dialekt: lxd}\nlog: {levl: info}\ntypo: 1\n`);
+    expect(e.key).toBe('typo');
+    expect(e.message.split('\n').map((l) => l.replace(/ \(known keys: .*\)$/, ''))).toEqual([
+      `${file}: typo: unknown key`,
+      `${file}: guest.dialekt: unknown key`,
+      `${file}: log.levl: unknown key`,
+    ]);
+  });
+
   it('names the key of a wrong type and of a bad enum', () => {
     expect(err(`inventory: {source: dir, dir: ${dir}}\nguest: {events: {max_queue: lots}}\n`).key).toBe(
       'guest.events.max_queue',

@@ -23,6 +23,8 @@ export interface LxdGateway {
   readonly cli: Cli;
   /** The folder to bind-mount at /dev/lxd (holds `sock`). */
   readonly socketDir: string;
+  /** Its config file (for the CLI: `guestgate attach -c <file>`). */
+  readonly configFile: string;
   /** Wait until the inventory has an instance matching `pred` (events from LXD arrive asynchronously). */
   until(pred: () => boolean, ms?: number, what?: string): Promise<void>;
   close(): Promise<void>;
@@ -61,6 +63,7 @@ export async function startLxdGateway(
     service,
     cli,
     socketDir: dirname(service.guest.path),
+    configFile: file,
     until: async (pred, ms = 15_000, what = 'condition') => {
       const end = Date.now() + ms;
       while (!pred()) {

@@ -93,6 +93,17 @@ describe('instanceFromLxd', () => {
       GUEST_API_NAMES.incus,
     );
     expect(v).toEqual({ config: {}, devices: {} });
+    // An Incus guest also gets the socket at /dev/lxd (for cloud-init): that device is plumbing too.
+    const both = frontedView(
+      { 'security.guestapi': 'false' },
+      {
+        'guestgate-incus': { type: 'disk', path: '/dev/incus' },
+        'guestgate-lxd': { type: 'disk', path: '/dev/lxd' },
+        data: { type: 'disk', path: '/srv' },
+      },
+      GUEST_API_NAMES.incus,
+    );
+    expect(both).toEqual({ config: {}, devices: { data: { type: 'disk', path: '/srv' } } });
   });
 });
 

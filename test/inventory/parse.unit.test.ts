@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FileValueError } from '../../src/errors.ts';
 import { instanceToYaml, parseInstanceYaml } from '../../src/inventory/parse.ts';
 
 const F = '/inv/c1.yaml';
@@ -45,6 +46,26 @@ identity: {init_pid: 42, cgroup: /lxc.payload.c1/, root_uid: 1000000}
     expect(() => parseInstanceYaml('name: c1\nidentity: {pid: 3}\n', F)).toThrow(`${F}: identity.pid: unknown key`);
     expect(() => parseInstanceYaml('- a\n', F)).toThrow(`${F}: expected a mapping`);
     expect(() => parseInstanceYaml('name: [\n', F)).toThrow(/invalid YAML/);
+  });
+
+  it('reports every unknown key (and every other problem) at once, each with file and key path', () => {
+    let err: unknown;
+    try {
+      parseInstanceYaml('name: c1\nnmae: c1\nconfg: {}\nidentity: {pid: 3, cgruop: /x, init_pid: 0}\n', F);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FileValueError);
+    const lines = (err as Error).message.split('\n');
+    expect(lines.map((l) => l.replace(/ \(known keys: .*\)$/, ''))).toEqual([
+      `${F}: nmae: unknown key`,
+      `${F}: confg: unknown key`,
+      `${F}: identity.pid: unknown key`,
+      `${F}: identity.cgruop: unknown key`,
+      `${F}: identity.init_pid: expected an integer >= 1, got 0`,
+    ]);
+    expect((err as FileValueError).key).toBe('nmae');
+    expect((err as FileValueError).fields.problems).toHaveLength(5);
   });
 
   it('refuses a bare pid namespace inode and says how to express it safely', () => {

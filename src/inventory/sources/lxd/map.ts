@@ -39,7 +39,7 @@ const FALSE = /^(false|0|off|no)$/i;
 /**
  * guestgate fronting an instance: the operator turns the server's own guest API off (`security.devlxd=false`,
  * so the server mounts nothing at /dev/lxd) and adds a disk device that bind-mounts guestgate's socket
- * folder at /dev/lxd. For guestgate that device is plumbing (like the server's own implicit mount, it is
+ * folder at /dev/lxd (Incus: /dev/incus, and /dev/lxd for cloud-init). For guestgate that device is plumbing (like the server's own implicit mount, it is
  * not shown to the guest) and the guest API is on. Returns the config and devices as guestgate serves them.
  */
 export function frontedView(
@@ -47,9 +47,11 @@ export function frontedView(
   devices: Record<string, Readonly<Record<string, string>>>,
   names: GuestApiNames,
 ): { config: Record<string, string>; devices: Record<string, Readonly<Record<string, string>>> } {
+  // Incus guests get the socket at /dev/lxd too (cloud-init looks only there): plumbing as well.
+  const dirs = new Set([names.dir, GUEST_API_NAMES.lxd.dir]);
   const plumbing = Object.keys(devices).filter((k) => {
     const d = devices[k]!;
-    return d.type === 'disk' && (d.path ?? '').replace(/\/+$/, '') === names.dir;
+    return d.type === 'disk' && dirs.has((d.path ?? '').replace(/\/+$/, ''));
   });
   if (plumbing.length === 0) return { config, devices };
   const outDevices = { ...devices };
@@ -96,5 +98,6 @@ export function instanceFromLxd(
       addresses: undefined,
       nocloudToken: undefined,
     }),
+    status: typeof m.status === 'string' && m.status !== '' ? m.status : undefined,
   });
 }
