@@ -9,7 +9,7 @@ import { TRIGGERS, type Trigger } from '../templates/context.ts';
 import { DEFAULT_CONFIG } from './common.ts';
 import { configOption, outputOption, print, type OutputFormat } from './output.ts';
 import { instanceFor } from './seed.ts';
-import { type SetOptions, templateSetFrom } from './seed-set.ts';
+import { type SetOptions, templateSetFor } from './seed-set.ts';
 
 interface PreviewOpts extends SetOptions {
   trigger: Trigger;
@@ -43,7 +43,7 @@ export function previewCommand(): Command {
       const instance = await instanceFor(name, o);
       const file = o.config ?? DEFAULT_CONFIG;
       const dialect = o.dialect ?? (existsSync(file) ? loadConfig(file).guest.dialect : 'lxd-5.0');
-      const p = buildPreview(instance, await templateSetFrom(o), o.trigger, dialect);
+      const p = buildPreview(instance, await templateSetFor(instance, o), o.trigger, dialect);
       print(o.output, p, () => {
         let s = `instance ${p.instance} (dialect ${p.dialect}, trigger ${p.trigger})\n\n== guest API\n`;
         for (const [k, v] of Object.entries(p.guest_api.config)) s += `/1.0/config/${k}:\n${indent(v)}`;
