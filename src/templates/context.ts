@@ -3,6 +3,7 @@
 // config_get(key, default), which strips ALL trailing \r/\n from a set value but not from the
 // default. An empty config value is a missing key (LXD deletes keys set to "").
 import type { Instance } from '../inventory/model.ts';
+import type { TraceRoots } from './trace.ts';
 import { Fn, toStr, type Value, type VMap } from './values.ts';
 
 export const TRIGGERS = ['create', 'copy', 'start', 'rename'] as const;
@@ -46,4 +47,23 @@ export function templateContext(
     properties: { ...properties },
     config_get: configGet,
   };
+}
+
+/**
+ * How the preview names what a line came from: config keys by their own name (whether read with
+ * config_get or config.*), `properties.<k>`, `instance.<k>` (container too: the same map),
+ * `devices.<name>`. `more` adds roots of extra context (e.g. guestgate.*).
+ */
+export function traceRoots(ctx: VMap, more: TraceRoots['maps'] = new Map()): TraceRoots {
+  const maps = new Map<object, (key: string) => readonly string[]>(more);
+  const named = (v: Value | undefined, prefix: string) => {
+    if (v && typeof v === 'object') maps.set(v, (k) => [`${prefix}${k}`]);
+  };
+  named(ctx.config, '');
+  named(ctx.properties, 'properties.');
+  named(ctx.instance, 'instance.');
+  named(ctx.devices, 'devices.');
+  const fns = new Map<Fn, (args: readonly Value[]) => readonly string[]>();
+  if (ctx.config_get instanceof Fn) fns.set(ctx.config_get, ([key]) => [toStr(key ?? null)]);
+  return { maps, fns };
 }
