@@ -175,22 +175,20 @@ export class Evaluator {
     count: number,
     out: string[],
   ): undefined {
-    {
-      this.budget.step(n);
-      const forloop: VMap = {
-        Counter: i + 1,
-        Counter0: i,
-        Revcounter: count - i,
-        Revcounter0: count - i - 1,
-        First: i === 0,
-        Last: i === count - 1,
-        Parentloop: parent,
-      };
-      s.set('forloop', forloop);
-      s.set(n.key, k);
-      if (n.value !== undefined) s.set(n.value, v);
-      this.render(n.body, out);
-    }
+    this.budget.step(n);
+    const forloop: VMap = {
+      Counter: i + 1,
+      Counter0: i,
+      Revcounter: count - i,
+      Revcounter0: count - i - 1,
+      First: i === 0,
+      Last: i === count - 1,
+      Parentloop: parent,
+    };
+    s.set('forloop', forloop);
+    s.set(n.key, k);
+    if (n.value !== undefined) s.set(n.value, v);
+    this.render(n.body, out);
   }
 
   private macro(n: Extract<Node, { t: 'macro' }>): Fn {
@@ -228,10 +226,10 @@ export class Evaluator {
             v = attr(v, p.key);
           } else {
             if (!(v instanceof Fn)) throw new TemplateError(`'${e.name}' is not a function`, p);
-            const args = p.args.map((a) => this.expr(a));
+            const [args, argKeys] = this.traced(() => p.args.map((a) => this.expr(a)));
             if (v.arity >= 0 && args.length !== v.arity)
               throw new TemplateError(`function '${v.name}' takes ${v.arity} arguments, ${args.length} given`, p);
-            this.tr?.call(v, args);
+            this.tr?.call(v, args, argKeys!);
             v = v.call(args);
           }
         }

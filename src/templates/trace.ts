@@ -9,8 +9,11 @@ import { type Fn, isMap, type Value } from './values.ts';
 export interface TraceRoots {
   /** Maps whose attribute reads are recorded: the map, and the names a read of key k gives. */
   readonly maps: ReadonlyMap<object, (key: string) => readonly string[]>;
-  /** Functions whose calls are recorded: the function, and the names a call with these arguments gives. */
-  readonly fns: ReadonlyMap<Fn, (args: readonly Value[]) => readonly string[]>;
+  /**
+   * Functions whose calls are recorded: the function, and the names a call gives from its arguments
+   * and the keys they read (a call of any other function records its arguments' keys).
+   */
+  readonly fns: ReadonlyMap<Fn, (args: readonly Value[], argKeys: readonly string[]) => readonly string[]>;
 }
 
 export interface LineKeys {
@@ -50,8 +53,9 @@ export class Tracer {
     this.read(this.mapLabel(v)?.(key));
   }
 
-  call(fn: Fn, args: readonly Value[]): void {
-    this.read(this.#roots.fns.get(fn)?.(args));
+  call(fn: Fn, args: readonly Value[], argKeys: readonly string[]): void {
+    const f = this.#roots.fns.get(fn);
+    this.read(f ? f(args, argKeys) : argKeys);
   }
 
   mapLabel(v: Value): ((key: string) => readonly string[]) | undefined {

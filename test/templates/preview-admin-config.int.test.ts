@@ -32,7 +32,12 @@ describe('admin preview with a configured dialect and templates_dir', () => {
     expect(p.dialect).toBe('incus');
     expect(p.templates.origin).toContain('mytemplates');
     expect(p.templates.files).toEqual([
-      expect.objectContaining({ path: '/etc/motd', template: 'motd.tpl', content: 'custom set for demo\n' }),
+      expect.objectContaining({
+        path: '/etc/motd',
+        template: 'motd.tpl',
+        content: 'custom set for demo\n',
+        lines: [{ line: 1, keys: ['instance.name'] }],
+      }),
     ]);
     // A query parameter still overrides the dialect.
     expect((await http(l.adminSock, 'GET', '/1.0/instances/demo/preview?dialect=lxd')).json().dialect).toBe('lxd');

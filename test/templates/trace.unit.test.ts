@@ -21,16 +21,22 @@ const ctx = templateContext(inst, 'create', '/x', { default: '#cloud-config\n{}'
 const t = (src: string) => renderTraced(src, ctx, traceRoots(ctx));
 
 describe('per-line keys', () => {
-  it('config_get and config.*: every line of a multi-line value; the default names properties', () => {
+  it('config_get and config.*: every line of a multi-line value; an unset key names its default', () => {
     const r = t('head\n{{ config_get("user.user-data", properties.default) }}\ntail {{ instance.name }}\n');
     expect(r.output).toBe('head\n#cloud-config\nruncmd: [a]\ntail c1\n');
     expect(r.lines).toEqual([
-      { line: 2, keys: ['properties.default', 'user.user-data'] },
-      { line: 3, keys: ['properties.default', 'user.user-data'] },
+      { line: 2, keys: ['user.user-data'] },
+      { line: 3, keys: ['user.user-data'] },
       { line: 4, keys: ['instance.name'] },
     ]);
+    const d = t('{{ config_get("user.vendor-data", properties.default) }}\n');
+    expect(d.output).toBe('#cloud-config\n{}\n');
+    expect(d.lines.map((l) => l.keys)).toEqual([
+      ['properties.default', 'user.vendor-data (unset)'],
+      ['properties.default', 'user.vendor-data (unset)'],
+    ]);
     expect(t('{{ config.user.role }}|{{ config_get("user.nosuch", "") }}\n').lines).toEqual([
-      { line: 1, keys: ['user', 'user.nosuch'] },
+      { line: 1, keys: ['user (unset)', 'user.nosuch (unset)'] },
     ]);
   });
   it('a line printed under a condition or a loop depends on the keys they read', () => {
@@ -56,14 +62,14 @@ describe('per-line keys', () => {
       { line: 2, keys: ['properties.default'] },
       { line: 3, keys: ['properties.default'] },
       { line: 4, keys: ['instance.type', 'user.role'] },
-      { line: 5, keys: ['devices.eth0', 'user.empty'] },
+      { line: 5, keys: ['devices.eth0', 'user.empty (unset)'] },
     ]);
   });
   it('lines from text only carry no keys; an empty template has no lines', () => {
     expect(t('plain\ntext\n').lines).toEqual([]);
     expect(t('').lines).toEqual([]);
     // An empty value still made its (empty) line; an empty output has no line to name.
-    expect(t('{{ config_get("user.nosuch", "") }}\n').lines).toEqual([{ line: 1, keys: ['user.nosuch'] }]);
+    expect(t('{{ config_get("user.nosuch", "") }}\n').lines).toEqual([{ line: 1, keys: ['user.nosuch (unset)'] }]);
     expect(t('{{ config_get("user.nosuch", "") }}').lines).toEqual([]);
   });
   it('the traced output is byte for byte the untraced one (every fixture and default template)', () => {
