@@ -14,6 +14,8 @@ import { EventHub } from './guest/events/hub.ts';
 import { startGuestServer, type GuestServer } from './guest/server.ts';
 import { adminSocketPath } from './config/sections/admin.ts';
 import { createAdminApp } from './admin/app.ts';
+import { TemplateSets } from './templates/for-instance.ts';
+import { configuredTemplateSet } from './templates/load-dir.ts';
 import { HostEvents } from './admin/host-events.ts';
 import { InstanceService } from './admin/instances.ts';
 import { Observability } from './metrics/observability.ts';
@@ -124,6 +126,8 @@ async function startParts(
       events: hostEvents,
       obs,
       images,
+      dialect: config.guest.dialect,
+      templates: new TemplateSets(images, configuredTemplateSet(config.nocloud.templates_dir)),
       maxBody: config.admin.max_body,
       maxWaitMs: config.admin.max_wait,
       noReadiness:

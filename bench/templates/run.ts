@@ -54,3 +54,10 @@ for (const t of ['create', 'copy', 'rename', 'start'] as Trigger[]) {
 rate('default set via templatedSeed (create)', defaults.entries.length, () =>
   templatedSeed(defaults, instance, 'create'),
 );
+// The preview's traced rendering (per-line keys): what attribution costs over plain rendering.
+rate('lxd-set traced, trigger create (preview)', renderTrigger(set, instance, 'create').length, () =>
+  renderTrigger(set, instance, 'create', {}, new Map()),
+);
+rate('default set traced (create, preview)', defaults.entries.length, () =>
+  templatedSeed(defaults, instance, 'create', true),
+);

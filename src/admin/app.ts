@@ -8,6 +8,7 @@ import { toAdminError } from './http-errors.ts';
 import * as inst from './routes/instances.ts';
 import { getState } from './routes/state.ts';
 import { previewInstance } from './routes/preview.ts';
+import { imageTemplates } from './routes/image-templates.ts';
 import { streamHostEvents } from './routes/events.ts';
 import { cacheStats, healthz, listImages, metrics } from './routes/ops.ts';
 import * as img from './routes/images.ts';
@@ -35,6 +36,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.get('/1.0/images', listImages(deps));
   router.post('/1.0/images', img.importImage(deps));
   router.delete('/1.0/images/:fingerprint', img.removeImage(deps));
+  router.get('/1.0/images/:fingerprint/templates', imageTemplates(deps));
   router.patch('/1.0/images/:fingerprint', img.patchImage(deps));
   router.get('/1.0/cache', cacheStats(deps));
   router.post('/1.0/cache/verify', img.verifyCache(deps));

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ImageService } from '../images/index.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { ReadyStore } from '../state/ready.ts';
+import type { TemplateSets } from '../templates/for-instance.ts';
 import type { HostEvents } from './host-events.ts';
 import type { InstanceService } from './instances.ts';
 import type { Observability } from '../metrics/observability.ts';
@@ -10,7 +11,7 @@ import type { Observability } from '../metrics/observability.ts';
 /** The slice of the image service the admin API uses. */
 export type AdminImages = Pick<
   ImageService,
-  'list' | 'stats' | 'importStream' | 'resolve' | 'remove' | 'pin' | 'verify' | 'gc'
+  'list' | 'cacheDir' | 'stats' | 'importStream' | 'resolve' | 'remove' | 'pin' | 'verify' | 'gc'
 >;
 
 export interface AdminDeps {
@@ -21,6 +22,10 @@ export interface AdminDeps {
   readonly obs: Observability;
   /** The image cache: views, and the writes the daemon makes as the cache's only writer. */
   readonly images: AdminImages;
+  /** The configured guest API dialect (guest.dialect): the preview's default. */
+  readonly dialect: string;
+  /** Template sets per instance: its cached image's, else nocloud.templates_dir's, else the default set. */
+  readonly templates: TemplateSets;
   readonly maxBody: number;
   /** Cap for readiness long-polls, ms. */
   readonly maxWaitMs: number;

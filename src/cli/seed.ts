@@ -20,7 +20,7 @@ import { writeFileAtomic } from '../util/atomic-write.ts';
 import { AdminClient, adminSocketFrom, instancePath } from './client.ts';
 import { configOption, outputOption, print, table, type OutputFormat } from './output.ts';
 import { makeCidataIso } from './iso.ts';
-import { type SetOptions, templateSetFrom } from './seed-set.ts';
+import { type SetOptions, templateSetFor } from './seed-set.ts';
 
 interface SeedOpts extends SetOptions {
   out?: string;
@@ -90,7 +90,7 @@ export function seedCommand(): Command {
       if ([o.out, o.iso, o.rootfs].filter(Boolean).length !== 1)
         throw new GuestgateError('E_BAD_REQUEST', 'give exactly one of --out DIR, --iso FILE or --rootfs DIR');
       const instance = await instanceFor(name, o);
-      const set = await templateSetFrom(o);
+      const set = await templateSetFor(instance, o);
       if (o.rootfs) {
         if (!statSync(o.rootfs, { throwIfNoEntry: false })?.isDirectory())
           throw new GuestgateError('E_BAD_REQUEST', `--rootfs: ${o.rootfs} is not a directory`);

@@ -7,7 +7,8 @@ import { type RenderedFile, renderTrigger } from '../templates/apply.ts';
 import type { Trigger } from '../templates/context.ts';
 import type { TemplateSet } from '../templates/model.ts';
 import { isNoCloudFile, NOCLOUD_FILES, type NoCloudFile, noCloudFile } from './seed.ts';
-import { guestgateContext } from './template-context.ts';
+import { guestgateContext, guestgateTrace } from './template-context.ts';
+import type { LineKeys } from '../templates/trace.ts';
 
 const SEED_DIRS = new Set(['/var/lib/cloud/seed/nocloud', '/var/lib/cloud/seed/nocloud-net']);
 
@@ -16,14 +17,20 @@ export interface TemplatedSeed {
   /** Which template gave each file ("" when guestgate's own content was used). */
   readonly from: Record<NoCloudFile, string>;
   readonly rendered: readonly RenderedFile[];
+  /** Per line of a templated file, the keys behind it (traced seeds only). */
+  readonly lines: Partial<Record<NoCloudFile, readonly LineKeys[]>>;
 }
 
 /** Every file a trigger renders, with guestgate's values in context. */
-export const renderSet = (set: TemplateSet, instance: Instance, trigger: Trigger): RenderedFile[] =>
-  renderTrigger(set, instance, trigger, guestgateContext(instance));
+export function renderSet(set: TemplateSet, instance: Instance, trigger: Trigger, trace = false): RenderedFile[] {
+  const extra = guestgateContext(instance);
+  return renderTrigger(set, instance, trigger, extra, trace ? guestgateTrace(instance, extra) : undefined);
+}
 
-export function templatedSeed(set: TemplateSet, instance: Instance, trigger: Trigger): TemplatedSeed {
-  const rendered = renderSet(set, instance, trigger);
+/** The seed files for a trigger; `trace`: with the keys behind each templated line (for the preview). */
+export function templatedSeed(set: TemplateSet, instance: Instance, trigger: Trigger, trace = false): TemplatedSeed {
+  const rendered = renderSet(set, instance, trigger, trace);
+  const lines: TemplatedSeed['lines'] = {};
   const files = {} as Record<NoCloudFile, string>;
   const from = {} as Record<NoCloudFile, string>;
   for (const f of NOCLOUD_FILES) {
@@ -36,7 +43,8 @@ export function templatedSeed(set: TemplateSet, instance: Instance, trigger: Tri
     if (SEED_DIRS.has(posix.dirname(abs)) && isNoCloudFile(base)) {
       files[base] = r.content;
       from[base] = `${set.origin}: ${r.template}`;
+      if (r.lines) lines[base] = r.lines;
     }
   }
-  return { files, from, rendered };
+  return { files, from, rendered, lines };
 }

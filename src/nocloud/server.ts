@@ -10,7 +10,7 @@ import { noCloudMetaData } from '../cloudinit/seed.ts';
 import { templatedSeed } from '../cloudinit/seed-templates.ts';
 import type { ImageService } from '../images/index.ts';
 import { TemplateSets } from '../templates/for-instance.ts';
-import { DEFAULT_TEMPLATES_DIR, loadTemplateDir } from '../templates/load-dir.ts';
+import { configuredTemplateSet } from '../templates/load-dir.ts';
 import type { Counter, Histogram } from '../metrics/registry.ts';
 import { listenTcp, parseHostPort } from '../net/address.ts';
 import { guardConnections, serverTimeouts, type ListenerLimits } from '../net/conn-guard.ts';
@@ -38,12 +38,7 @@ export async function startNoCloudServer(
   limits?: ListenerLimits,
   images?: Pick<ImageService, 'list' | 'cacheDir'>,
 ): Promise<NoCloudServer> {
-  const templates = new TemplateSets(
-    images,
-    cfg.templates_dir === undefined
-      ? loadTemplateDir(DEFAULT_TEMPLATES_DIR)
-      : loadTemplateDir(cfg.templates_dir, `nocloud.templates_dir ${cfg.templates_dir}`),
-  );
+  const templates = new TemplateSets(images, configuredTemplateSet(cfg.templates_dir));
   const server = createServer({ requestTimeout: 30_000, ...serverTimeouts(limits) }, (req, res) => {
     const started = performance.now();
     void answer(req, res, { cfg, inventory, templates, log }).then((file) => {

@@ -1,11 +1,13 @@
 // Renders a template set for an instance and a trigger: one file per entry whose `when` lists the
 // trigger, each checked for a missing template before anything is written (as LXD does), each
-// error naming the image, the template, the line and column. Pure.
+// error naming the image, the template, the line and column. Pure. With `trace` (names for the
+// extra context's maps; may be empty), each file also says which keys produced which line.
 import type { Instance } from '../inventory/model.ts';
 import { GuestgateError } from '../errors.ts';
-import { templateContext, type Trigger } from './context.ts';
+import { templateContext, traceRoots, type Trigger } from './context.ts';
 import { entriesFor, type TemplateEntry, type TemplateSet } from './model.ts';
-import { renderString } from './render.ts';
+import { renderString, renderTraced } from './render.ts';
+import type { LineKeys, TraceRoots } from './trace.ts';
 import type { VMap } from './values.ts';
 
 export interface RenderedFile {
@@ -14,6 +16,8 @@ export interface RenderedFile {
   readonly trigger: Trigger;
   readonly createOnly: boolean;
   readonly content: string;
+  /** Per line, the keys behind it (traced renderings only; lines from plain text are left out). */
+  readonly lines?: readonly LineKeys[];
 }
 
 export function renderEntry(
@@ -22,6 +26,7 @@ export function renderEntry(
   instance: Instance,
   trigger: Trigger,
   extra: VMap = {},
+  trace?: TraceRoots['maps'],
 ): RenderedFile {
   const source = set.sources.get(e.template);
   if (source === undefined)
@@ -30,8 +35,11 @@ export function renderEntry(
       template: e.template,
     });
   const ctx = { ...extra, ...templateContext(instance, trigger, e.path, e.properties) };
-  const content = renderString(source, ctx, { image: set.origin, template: e.template });
-  return { path: e.path, template: e.template, trigger, createOnly: e.createOnly, content };
+  const origin = { image: set.origin, template: e.template };
+  const file = { path: e.path, template: e.template, trigger, createOnly: e.createOnly };
+  if (!trace) return { ...file, content: renderString(source, ctx, origin) };
+  const { output, lines } = renderTraced(source, ctx, traceRoots(ctx, trace), origin);
+  return { ...file, content: output, lines };
 }
 
 /** Every file the trigger renders, in path order. */
@@ -40,6 +48,7 @@ export function renderTrigger(
   instance: Instance,
   trigger: Trigger,
   extra: VMap = {},
+  trace?: TraceRoots['maps'],
 ): RenderedFile[] {
-  return entriesFor(set, trigger).map((e) => renderEntry(set, e, instance, trigger, extra));
+  return entriesFor(set, trigger).map((e) => renderEntry(set, e, instance, trigger, extra, trace));
 }

@@ -3,6 +3,7 @@
 // config_get(key, default), which strips ALL trailing \r/\n from a set value but not from the
 // default. An empty config value is a missing key (LXD deletes keys set to "").
 import type { Instance } from '../inventory/model.ts';
+import type { TraceRoots } from './trace.ts';
 import { Fn, toStr, type Value, type VMap } from './values.ts';
 
 export const TRIGGERS = ['create', 'copy', 'start', 'rename'] as const;
@@ -46,4 +47,31 @@ export function templateContext(
     properties: { ...properties },
     config_get: configGet,
   };
+}
+
+/**
+ * How the preview names what a line came from: config keys by their own name (whether read with
+ * config_get or config.*; `<key> (unset)` when the instance lacks it), `properties.<k>`,
+ * `instance.<k>` (container too: the same map), `devices.<name>`. config_get with a set key names
+ * only the key (its default is not used); unset, the key and what the default read. `more` adds
+ * roots of extra context (e.g. guestgate.*).
+ */
+export function traceRoots(ctx: VMap, more: TraceRoots['maps'] = new Map()): TraceRoots {
+  const maps = new Map<object, (key: string) => readonly string[]>(more);
+  const named = (v: Value | undefined, prefix: string) => {
+    if (v && typeof v === 'object') maps.set(v, (k) => [`${prefix}${k}`]);
+  };
+  const config = ctx.config as VMap;
+  const key = (k: string) => (Object.hasOwn(config, k) ? k : `${k} (unset)`);
+  maps.set(config, (k) => [key(k)]);
+  named(ctx.properties, 'properties.');
+  named(ctx.instance, 'instance.');
+  named(ctx.devices, 'devices.');
+  const fns = new Map<Fn, (args: readonly Value[], argKeys: readonly string[]) => readonly string[]>();
+  if (ctx.config_get instanceof Fn)
+    fns.set(ctx.config_get, ([k], argKeys) => {
+      const name = key(toStr(k ?? null));
+      return name === toStr(k ?? null) ? [name] : [name, ...argKeys];
+    });
+  return { maps, fns };
 }

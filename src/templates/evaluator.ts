@@ -5,6 +5,7 @@ import type { Expr, Node } from './ast.ts';
 import type { Budget } from './budget.ts';
 import { TemplateError, type Where } from './errors.ts';
 import { escapeHtml, FILTERS } from './filters.ts';
+import type { Tracer } from './trace.ts';
 import {
   attr,
   contains,
@@ -28,19 +29,42 @@ export class Evaluator {
   private readonly scopes: Scope[];
   private readonly budget: Budget;
   private autoescape: boolean;
-  constructor(context: VMap, budget: Budget, autoescape: boolean) {
+  /** Set when the caller wants to know which keys produced which output (see trace.ts); else undefined. */
+  private readonly tr: Tracer | undefined;
+  constructor(context: VMap, budget: Budget, autoescape: boolean, tracer?: Tracer) {
     this.scopes = [new Map(Object.entries(context))];
     this.budget = budget;
     this.autoescape = autoescape;
+    this.tr = tracer;
   }
 
   render(nodes: readonly Node[], out: string[]): undefined {
     for (const n of nodes) this.node(n, out);
   }
 
-  private emit(s: string, w: Where, out: string[]): undefined {
+  private emit(s: string, w: Where, out: string[], keys?: readonly string[]): undefined {
     this.budget.output(s.length, w);
     out.push(s);
+    this.tr?.emitted(s.length, out, keys);
+  }
+
+  /** `f()`, with the keys it read when tracing. */
+  private traced<T>(f: () => T): [T, readonly string[] | undefined] {
+    if (!this.tr) return [f(), undefined];
+    this.tr.open();
+    const v = f(); // an error ends the whole rendering: the open collector is dropped with the tracer
+    return [v, this.tr.close()];
+  }
+
+  /** Render `body` with everything emitted depending on `keys` (when tracing). */
+  private under(keys: readonly string[] | undefined, body: () => undefined): undefined {
+    if (!this.tr || !keys?.length) return body();
+    this.tr.pushCond(keys);
+    try {
+      return body();
+    } finally {
+      this.tr.popCond();
+    }
   }
 
   private node(n: Node, out: string[]): undefined {
@@ -49,29 +73,42 @@ export class Evaluator {
       case 'text':
         return this.emit(n.value, n, out);
       case 'out': {
-        const v = toStr(this.expr(n.e));
+        const [v, keys] = this.traced(() => toStr(this.expr(n.e)));
         const raw = n.e.t === 'filter' && (n.e.name === 'safe' || n.e.name === 'escape' || n.e.name === 'e');
-        return this.emit(this.autoescape && !raw ? escapeHtml(v) : v, n, out);
+        return this.emit(this.autoescape && !raw ? escapeHtml(v) : v, n, out, keys);
       }
       case 'if': {
-        for (const b of n.branches) if (truthy(this.expr(b.cond))) return this.scoped(b.body, out);
-        return this.scoped(n.orElse, out);
+        // Every condition evaluated decides the branch taken: its output depends on all of them.
+        const [b, keys] = this.traced(() => n.branches.find((b) => truthy(this.expr(b.cond))));
+        return this.under(keys, () => this.scoped(b ? b.body : n.orElse, out));
       }
       case 'for':
         return this.forLoop(n, out);
-      case 'set':
-        this.scopes.at(-1)!.set(n.name, this.expr(n.e));
+      case 'set': {
+        const [v, keys] = this.traced(() => this.expr(n.e));
+        this.scopes.at(-1)!.set(n.name, v);
+        this.tr?.bind(this.scopes.at(-1)!, n.name, keys ?? []);
         return;
+      }
       case 'with': {
-        const s: Scope = new Map(n.binds.map((b) => [b.name, this.expr(b.e)]));
+        const s: Scope = new Map();
+        for (const b of n.binds) {
+          const [v, keys] = this.traced(() => this.expr(b.e));
+          s.set(b.name, v);
+          this.tr?.bind(s, b.name, keys ?? []);
+        }
         return this.scoped(n.body, out, s);
       }
       case 'firstof': {
-        for (const e of n.es) {
-          const v = this.expr(e);
-          if (truthy(v)) return this.emit(this.autoescape ? escapeHtml(toStr(v)) : toStr(v), n, out);
-        }
-        return;
+        const [v, keys] = this.traced(() => {
+          for (const e of n.es) {
+            const v = this.expr(e);
+            if (truthy(v)) return v;
+          }
+          return undefined;
+        });
+        if (v === undefined) return;
+        return this.emit(this.autoescape ? escapeHtml(toStr(v)) : toStr(v), n, out, keys);
       }
       case 'autoescape': {
         const was = this.autoescape;
@@ -98,7 +135,11 @@ export class Evaluator {
   }
 
   private forLoop(n: Extract<Node, { t: 'for' }>, out: string[]): undefined {
-    const src = this.expr(n.e);
+    const [src, keys] = this.traced(() => this.expr(n.e));
+    return this.under(keys, () => this.loop(n, src, out));
+  }
+
+  private loop(n: Extract<Node, { t: 'for' }>, src: Value, out: string[]): undefined {
     let pairs: [Value, Value][];
     if (typeof src === 'string') pairs = bytesOf(src).map((c) => [c, null]);
     else if (Array.isArray(src)) pairs = src.map((x) => [x, null]);
@@ -111,9 +152,14 @@ export class Evaluator {
     const parent = this.lookup('forloop');
     // One scope for the whole loop, as pongo2: a {% set %} in the body carries to the next turn.
     const s: Scope = new Map();
+    // Over a traced map (`for k, v in config`): the value is that key's.
+    const label = n.value !== undefined ? this.tr?.mapLabel(src) : undefined;
     this.scopes.push(s);
     try {
-      for (const [i, [k, v]] of pairs.entries()) this.turn(n, s, parent, k, v, i, pairs.length, out);
+      for (const [i, [k, v]] of pairs.entries()) {
+        if (label) this.tr!.bind(s, n.value!, label(toStr(k)));
+        this.turn(n, s, parent, k, v, i, pairs.length, out);
+      }
     } finally {
       this.scopes.pop();
     }
@@ -129,22 +175,20 @@ export class Evaluator {
     count: number,
     out: string[],
   ): undefined {
-    {
-      this.budget.step(n);
-      const forloop: VMap = {
-        Counter: i + 1,
-        Counter0: i,
-        Revcounter: count - i,
-        Revcounter0: count - i - 1,
-        First: i === 0,
-        Last: i === count - 1,
-        Parentloop: parent,
-      };
-      s.set('forloop', forloop);
-      s.set(n.key, k);
-      if (n.value !== undefined) s.set(n.value, v);
-      this.render(n.body, out);
-    }
+    this.budget.step(n);
+    const forloop: VMap = {
+      Counter: i + 1,
+      Counter0: i,
+      Revcounter: count - i,
+      Revcounter0: count - i - 1,
+      First: i === 0,
+      Last: i === count - 1,
+      Parentloop: parent,
+    };
+    s.set('forloop', forloop);
+    s.set(n.key, k);
+    if (n.value !== undefined) s.set(n.value, v);
+    this.render(n.body, out);
   }
 
   private macro(n: Extract<Node, { t: 'macro' }>): Fn {
@@ -161,7 +205,10 @@ export class Evaluator {
   private lookup(name: string): Value {
     for (let i = this.scopes.length - 1; i >= 0; i--) {
       const s = this.scopes[i]!;
-      if (s.has(name)) return s.get(name)!;
+      if (s.has(name)) {
+        this.tr?.used(s, name);
+        return s.get(name)!;
+      }
     }
     return null;
   }
@@ -174,12 +221,15 @@ export class Evaluator {
       case 'var': {
         let v = this.lookup(e.name);
         for (const p of e.parts) {
-          if (p.t === 'attr') v = attr(v, p.key);
-          else {
+          if (p.t === 'attr') {
+            this.tr?.attr(v, p.key);
+            v = attr(v, p.key);
+          } else {
             if (!(v instanceof Fn)) throw new TemplateError(`'${e.name}' is not a function`, p);
-            const args = p.args.map((a) => this.expr(a));
+            const [args, argKeys] = this.traced(() => p.args.map((a) => this.expr(a)));
             if (v.arity >= 0 && args.length !== v.arity)
               throw new TemplateError(`function '${v.name}' takes ${v.arity} arguments, ${args.length} given`, p);
+            this.tr?.call(v, args, argKeys!);
             v = v.call(args);
           }
         }

@@ -33,3 +33,9 @@ export function loadTemplateDir(dir: string, origin = `templates folder ${dir}`)
   }
   return { origin, entries, sources };
 }
+
+/** The set for instances whose image has none: `nocloud.templates_dir` when configured, else the default. */
+export const configuredTemplateSet = (dir: string | undefined): TemplateSet =>
+  dir === undefined
+    ? loadTemplateDir(DEFAULT_TEMPLATES_DIR, 'default templates')
+    : loadTemplateDir(dir, `nocloud.templates_dir ${dir}`);

@@ -25,7 +25,11 @@ describe('preview', () => {
     const p = buildPreview(i, loadTemplateDir(SET, 'lxd-set'), 'start', 'lxd');
     expect(p.guest_api.config).toEqual({ 'user.role': 'db', 'user.user-data': '#cloud-config\n' });
     expect(p.guest_api.meta_data).toBe('instance-id: p1\nlocal-hostname: p1\n');
-    expect(p.nocloud['user-data']).toEqual({ content: '#cloud-config\n', from: 'user.user-data' });
+    expect(p.nocloud['user-data']).toEqual({
+      content: '#cloud-config\n',
+      from: 'user.user-data',
+      lines: [{ line: 1, keys: ['user.user-data'] }],
+    });
     expect(p.nocloud['network-config'].from).toBe('NIC devices (default)');
     expect(p.templates.files.map((f) => f.path)).toEqual([
       '/ggt/createonly',
@@ -34,9 +38,23 @@ describe('preview', () => {
       '/ggt/trigger',
       'ggt/relative',
     ]);
+    // Per line, the keys behind it: the if/elif conditions and the values printed.
+    const ifelse = p.templates.files.find((f) => f.path === '/ggt/ifelse')!;
+    expect(ifelse.content.split('\n')[0]).toBe('database');
+    expect(ifelse.lines[0]).toEqual({ line: 1, keys: ['user.role'] });
+    expect(ifelse.lines[1]).toEqual({ line: 3, keys: ['instance.name', 'user.count (unset)'] });
     const create = buildPreview(i, loadTemplateDir(SET, 'lxd-set'), 'create', 'lxd-5.0');
     expect(create.guest_api.meta_data.startsWith('#cloud-config\n')).toBe(true);
-    expect(create.nocloud['user-data']).toEqual({ content: '#cloud-config\n', from: 'lxd-set: cloud-init-user.tpl' });
+    expect(create.nocloud['user-data']).toEqual({
+      content: '#cloud-config\n',
+      from: 'lxd-set: cloud-init-user.tpl',
+      lines: [{ line: 1, keys: ['user.user-data'] }],
+    });
+    const vendor = create.templates.files.find((f) => f.path.endsWith('/vendor-data'))!;
+    expect(vendor.lines.map((l) => l.keys)).toEqual([
+      ['properties.default', 'user.vendor-data (unset)'],
+      ['properties.default', 'user.vendor-data (unset)'],
+    ]);
   });
 
   it('CLI: -o json and yaml, and the text view', async () => {
@@ -45,7 +63,10 @@ describe('preview', () => {
     expect(j.code, j.stderr).toBe(0);
     const p = JSON.parse(j.stdout);
     expect(p.dialect).toBe('lxd-5.0');
-    expect(p.templates.files.find((f: { path: string }) => f.path === '/ggt/hostname').content).toBe('demo\n');
+    expect(p.templates.files.find((f: { path: string }) => f.path === '/ggt/hostname')).toMatchObject({
+      content: 'demo\n',
+      lines: [{ line: 1, keys: ['instance.name'] }],
+    });
     const y = await cli(
       ['preview', '--from-file', DEMO, '-o', 'yaml', '--dialect', 'incus', '-c', '/nonexistent.yaml'],
       env,
@@ -54,6 +75,12 @@ describe('preview', () => {
       'default templates: cloud-init-meta.tpl',
     );
     const t = await cli(['preview', '--from-file', DEMO, '-c', '/nonexistent.yaml'], env);
-    expect(t.stdout).toContain('== image templates (default templates)\n/etc/hostname (hostname.tpl):\n  demo\n');
+    // The text view marks each line with the keys behind it.
+    expect(t.stdout).toContain(
+      '== image templates (default templates)\n/etc/hostname (hostname.tpl):\n  demo    « instance.name\n',
+    );
+    expect(t.stdout).toContain(
+      'user-data (from default templates: cloud-init-user.tpl):\n  #cloud-config    « cloud-init.user-data\n',
+    );
   });
 });
