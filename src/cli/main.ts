@@ -7,6 +7,7 @@ import { seedCommand } from './seed.ts';
 import { previewCommand } from './preview.ts';
 import { cacheCommand } from './cache.ts';
 import { imagesCommand } from './images.ts';
+import { restartCommand } from './restart.ts';
 import { withExitOverride } from './exit-override.ts';
 import { VERSION } from '../util/version.ts';
 
@@ -23,7 +24,8 @@ export function program(): Command {
       .addCommand(withExitOverride(seedCommand()))
       .addCommand(withExitOverride(previewCommand()))
       .addCommand(withExitOverride(imagesCommand()))
-      .addCommand(withExitOverride(cacheCommand())),
+      .addCommand(withExitOverride(cacheCommand()))
+      .addCommand(withExitOverride(restartCommand())),
   );
 }
 
