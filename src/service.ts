@@ -12,6 +12,7 @@ import { createGuestApp } from './guest/app.ts';
 import type { GuestDeps } from './guest/deps.ts';
 import { dialectFor } from './guest/dialects.ts';
 import { EventHub } from './guest/events/hub.ts';
+import { EventBudget } from './guest/events/budget.ts';
 import { startGuestServer, type GuestServer } from './guest/server.ts';
 import { adminSocketPath } from './config/sections/admin.ts';
 import { createAdminApp } from './admin/app.ts';
@@ -129,6 +130,7 @@ async function startParts(
       keepaliveMs: config.guest.events.keepalive,
       maxQueue: config.guest.events.max_queue,
       maxBytes: config.guest.events.max_queue_bytes,
+      budget: new EventBudget(config.guest.events.max_total_bytes),
       stallMs: 5_000,
     },
     log: log.child({ part: 'guest' }),
