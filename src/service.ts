@@ -1,5 +1,6 @@
 // Wires one guestgate process from a validated config: inventory, readiness, events, the guest
 // socket (and, where configured, images, admin and NoCloud). Start and stop in reverse order.
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -11,6 +12,7 @@ import { createGuestApp } from './guest/app.ts';
 import type { GuestDeps } from './guest/deps.ts';
 import { dialectFor } from './guest/dialects.ts';
 import { EventHub } from './guest/events/hub.ts';
+import { EventBudget } from './guest/events/budget.ts';
 import { startGuestServer, type GuestServer } from './guest/server.ts';
 import { adminSocketPath } from './config/sections/admin.ts';
 import { createAdminApp } from './admin/app.ts';
@@ -27,7 +29,10 @@ import { listenerLimits } from './net/listener-limits.ts';
 import { raiseFdLimit } from './identity/limits.ts';
 import { TokenBuckets } from './net/token-bucket.ts';
 import { listenError } from './net/listen-error.ts';
-import { isGuestgateError } from './errors.ts';
+import { GuestgateError, isGuestgateError } from './errors.ts';
+import { checkInheritedUsed, type Inherited, type ListenerName, takeInherited } from './net/inherited.ts';
+import { spawnSuccessor, type Successor } from './net/handover.ts';
+import { type Graceful, graceful } from './net/graceful.ts';
 
 export interface Service {
   readonly config: Config;
@@ -39,13 +44,23 @@ export interface Service {
   readonly obs: Observability;
   readonly admin: AdminServer | undefined;
   readonly nocloud: NoCloudServer | undefined;
+  /** Listening sockets this process was handed (systemd socket activation or a restart), if any. */
+  readonly inherited: Inherited | undefined;
   reload(): Promise<void>;
-  stop(): Promise<void>;
+  /** Start the successor on our listening sockets; resolves once it serves on all of them (restart.ts). */
+  handOver(timeoutMs?: number): Promise<Successor>;
+  /**
+   * Stop accepting on every listener, let image exports in flight finish, close. After a handOver, the
+   * socket files stay (the successor serves them).
+   */
+  stop(opts?: { handover?: boolean }): Promise<void>;
 }
 
 export interface ServiceExtras {
   /** Replace the configured image cache (tests). */
   images?: ImageService;
+  /** The admin API's POST /1.0/restart (serve.ts: hand over, then drain and exit). */
+  restart?: () => Promise<{ old_pid: number; new_pid: number }>;
 }
 
 /**
@@ -69,6 +84,18 @@ async function startParts(
   opened: (() => Promise<unknown> | unknown)[],
 ): Promise<Service> {
   const dialect = dialectFor(config.guest.dialect, config.guest.raw_content_type);
+  const inherited = takeInherited();
+  const configured = new Set<ListenerName>(['guest']);
+  if (config.admin.enabled) configured.add('admin');
+  if (config.admin.enabled && config.admin.https) configured.add('admin-https');
+  if (config.nocloud.listen) configured.add('nocloud');
+  checkInheritedUsed(inherited, configured);
+  const fd = (name: ListenerName): number | undefined => inherited?.fds.get(name);
+  if (inherited)
+    log.info(
+      { from: inherited.from, parent: inherited.parent, sockets: [...inherited.fds.keys()] },
+      'inherited sockets',
+    );
   const inventory = new Inventory(createSource(config.inventory, log.child({ part: 'inventory' })), {
     log: log.child({ part: 'inventory' }),
     demoInstance: config.guest.demo_instance,
@@ -82,7 +109,14 @@ async function startParts(
   inventory.on('change', (c: LoggedChange) => logInstanceChange(log.child({ part: 'inventory' }), c));
   const ownImages: ImageService | undefined = extras.images
     ? undefined
-    : await createImageService(config.images, { stateDir: config.state_dir, log: log.child({ part: 'images' }) });
+    : await createImageService(config.images, {
+        stateDir: config.state_dir,
+        log: log.child({ part: 'images' }),
+        // A restart's successor takes the cache once the predecessor has drained and released it.
+        ...(inherited?.parent
+          ? { after: { pid: inherited.parent, waitMs: config.images.drain_timeout + 60_000 } }
+          : {}),
+      });
   const images: ImageService = extras.images ?? ownImages!;
   opened.push(() => ownImages?.close());
   const hub = new EventHub(inventory, { deviceUpdate: dialect.deviceUpdate, log: log.child({ part: 'events' }) });
@@ -98,6 +132,7 @@ async function startParts(
       keepaliveMs: config.guest.events.keepalive,
       maxQueue: config.guest.events.max_queue,
       maxBytes: config.guest.events.max_queue_bytes,
+      budget: new EventBudget(config.guest.events.max_total_bytes),
       stallMs: 5_000,
     },
     log: log.child({ part: 'guest' }),
@@ -106,10 +141,12 @@ async function startParts(
   const obs = new Observability({ inventory, hub, images, rejectedFiles: () => inventory.source.rejected?.size ?? 0 });
   const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
   const limits = listenerLimits(config.limits, raiseFdLimit(), obs, log.child({ part: 'limits' }));
-  const guest = await startGuestServer(createGuestApp(deps, guestMetrics), deps, config.guest.socket, limits).catch(
-    (e) => Promise.reject(listenError('guest.socket', config.guest.socket, e)),
+  const guestApp = createGuestApp(deps, guestMetrics);
+  const guest = await startGuestServer(guestApp, deps, config.guest.socket, limits, fd('guest')).catch((e) =>
+    Promise.reject(listenError('guest.socket', config.guest.socket, e)),
   );
   opened.push(() => guest.close());
+  const listeners: Graceful[] = [graceful(guest.server)];
   obs.watchServer('guest', guest.server);
   log.info(
     { socket: guest.path, dialect: dialect.name, instances: inventory.size, source: inventory.source.kind },
@@ -135,9 +172,11 @@ async function startParts(
           ? undefined
           : `the ${dialect.name} dialect has no readiness: LXD 5.0.2 ignores PATCH /1.0, so no guest reports Ready; set guest.record_ready: true to record it anyway (guests still get LXD 5.0.2's answers)`,
       log: log.child({ part: 'admin' }),
+      restart: extras.restart,
     });
     const adminSock = adminSocketPath(config.runtime_dir, config.admin);
-    const started: AdminServer = await startAdminServer(adminApp, config.admin, adminSock, limits).catch((e) =>
+    const fds = { unix: fd('admin'), https: fd('admin-https') };
+    const started: AdminServer = await startAdminServer(adminApp, config.admin, adminSock, limits, fds).catch((e) =>
       Promise.reject(
         (e as { port?: number }).port !== undefined && config.admin.https
           ? listenError('admin.https.listen', config.admin.https.listen, e)
@@ -147,7 +186,9 @@ async function startParts(
     admin = started;
     opened.push(() => started.close());
     obs.watchServer('admin', admin.server);
+    listeners.push(graceful(admin.server));
     if (admin.https) obs.watchServer('admin-https', admin.https);
+    if (admin.https) listeners.push(graceful(admin.https));
     log.info({ socket: admin.path, https: admin.httpsAddress }, 'admin API listening');
   }
   let nocloud: NoCloudServer | undefined;
@@ -162,9 +203,11 @@ async function startParts(
       },
       limits,
       images,
+      fd('nocloud'),
     ).catch((e) => Promise.reject(isGuestgateError(e) ? e : listenError('nocloud.listen', config.nocloud.listen!, e)));
     nocloud = started;
     obs.watchServer('nocloud', nocloud.server);
+    listeners.push(graceful(nocloud.server));
     log.info({ address: nocloud.address, identify_by: config.nocloud.identify_by }, 'NoCloud seed listening');
   }
   return {
@@ -177,15 +220,29 @@ async function startParts(
     obs,
     admin,
     nocloud,
+    inherited,
     reload: () => inventory.reload(),
-    stop: async () => {
-      // Stop accepting guests first, then let image exports in flight finish (images.drain_timeout).
-      guest.server.close();
-      guest.server.closeIdleConnections();
+    handOver: (timeoutMs = 60_000) => {
+      const listening: [ListenerName, Server | undefined][] = [
+        ['guest', guest.server],
+        ['nocloud', nocloud?.server],
+        ['admin', admin?.server],
+        ['admin-https', admin?.https],
+      ];
+      const given = listening.filter((x): x is [ListenerName, Server] => x[1]?.listening === true);
+      if (given.length !== listening.filter((x) => x[1]).length)
+        return Promise.reject(new GuestgateError('E_CONFLICT', 'not every listener is listening (stopping?)', {}));
+      return spawnSuccessor(given, { timeoutMs });
+    },
+    stop: async (opts = {}) => {
+      // Stop accepting on every listener first, then let image exports in flight finish
+      // (images.drain_timeout); connections already open are served meanwhile.
+      for (const l of listeners) l.stopAccepting();
       await images.drain(config.images.drain_timeout);
-      await Promise.all([admin?.close(), nocloud?.close()]);
+      const keepSocket = opts.handover === true;
+      await Promise.all([admin?.close({ keepSocket }), nocloud?.close()]);
       hostEvents.close();
-      await guest.close();
+      await guest.close({ keepSocket });
       await ownImages?.close();
       await inventory.stop();
     },

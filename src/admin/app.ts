@@ -12,6 +12,7 @@ import { imageTemplates } from './routes/image-templates.ts';
 import { streamHostEvents } from './routes/events.ts';
 import { cacheStats, healthz, listImages, metrics } from './routes/ops.ts';
 import * as img from './routes/images.ts';
+import { restart } from './routes/restart.ts';
 
 export function createAdminApp(deps: AdminDeps): Koa {
   const app = new Koa();
@@ -41,6 +42,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.get('/1.0/cache', cacheStats(deps));
   router.post('/1.0/cache/verify', img.verifyCache(deps));
   router.post('/1.0/cache/gc', img.gcCache(deps));
+  router.post('/1.0/restart', restart(deps));
 
   app.use(errorsAndMetrics(deps));
   app.use(router.routes());

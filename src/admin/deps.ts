@@ -32,4 +32,6 @@ export interface AdminDeps {
   /** Why guests cannot report readiness with this dialect (wait-ready refuses at once), or undefined. */
   readonly noReadiness?: string | undefined;
   readonly log: Logger;
+  /** POST /1.0/restart: hand the sockets to a new process, which answers from then on (serve only). */
+  readonly restart?: (() => Promise<{ old_pid: number; new_pid: number }>) | undefined;
 }

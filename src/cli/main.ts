@@ -8,6 +8,7 @@ import { previewCommand } from './preview.ts';
 import { cacheCommand } from './cache.ts';
 import { imagesCommand } from './images.ts';
 import { attachCommand, detachCommand } from './attach.ts';
+import { restartCommand } from './restart.ts';
 import { withExitOverride } from './exit-override.ts';
 import { VERSION } from '../util/version.ts';
 
@@ -26,7 +27,8 @@ export function program(): Command {
       .addCommand(withExitOverride(imagesCommand()))
       .addCommand(withExitOverride(cacheCommand()))
       .addCommand(withExitOverride(attachCommand()))
-      .addCommand(withExitOverride(detachCommand())),
+      .addCommand(withExitOverride(detachCommand()))
+      .addCommand(withExitOverride(restartCommand())),
   );
 }
 

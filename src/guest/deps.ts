@@ -5,6 +5,7 @@ import type { Inventory } from '../inventory/inventory.ts';
 import type { ReadyStore } from '../state/ready.ts';
 import type { Dialect } from './dialects.ts';
 import type { EventHub } from './events/hub.ts';
+import type { EventBudget } from './events/budget.ts';
 
 /** The slice of the image service the guest API uses. */
 export type GuestImages = Pick<ImageService, 'lookup' | 'serveExport'>;
@@ -22,6 +23,8 @@ export interface GuestDeps {
     readonly maxQueue: number;
     readonly maxBytes: number;
     readonly stallMs: number;
+    /** Process-wide bound on bytes queued for all listeners (guest.events.max_total_bytes). */
+    readonly budget?: EventBudget;
   };
   /** lxd-5.0 with guest.record_ready: PATCH /1.0 is recorded, answered as LXD 5.0.2 does. */
   readonly recordReadyQuietly?: boolean;

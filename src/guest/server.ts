@@ -2,7 +2,7 @@
 // what gets bind-mounted at /dev/lxd, so a restart's new socket is seen by running guests).
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { chmod, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Koa from 'koa';
 import { attachCaller } from './caller.ts';
@@ -11,7 +11,7 @@ import type { GuestDeps } from './deps.ts';
 import { goServerReject } from './go-server-errors.ts';
 import { MALFORMED_REQUEST, rawResponse, toWireError } from './http-errors.ts';
 import { WebSocketEvents } from './routes/events.ts';
-import { listenUnix } from '../net/unix-listen.ts';
+import { listenFd, listenUnix, type UnixListening } from '../net/unix-listen.ts';
 import { cleanPath } from './app.ts';
 import { guardConnections, serverTimeouts, type ListenerLimits } from '../net/conn-guard.ts';
 import { guestConnKey } from './conn-key.ts';
@@ -19,7 +19,8 @@ import { guestConnKey } from './conn-key.ts';
 export interface GuestServer {
   readonly server: Server;
   readonly path: string;
-  close(): Promise<void>;
+  /** Close; `keepSocket` for a restart's handover (the new process serves the same socket file). */
+  close(opts?: { keepSocket?: boolean }): Promise<void>;
 }
 
 export async function startGuestServer(
@@ -27,6 +28,8 @@ export async function startGuestServer(
   deps: GuestDeps,
   socketPath: string,
   limits?: ListenerLimits,
+  /** An inherited listening fd (socket activation, restart): served as is, nothing bound or chmod-ed. */
+  fd?: number,
 ): Promise<GuestServer> {
   const koa = app.callback();
   // What Go's server refuses before routing (bad %-escape, no Host on HTTP/1.1, HTTP/2.0 line), with its bytes.
@@ -61,26 +64,23 @@ export async function startGuestServer(
     if (socket.writable) socket.end(MALFORMED_REQUEST);
   });
 
-  if (process.env.LISTEN_FDS === '1' && process.env.LISTEN_PID === String(process.pid)) {
-    // systemd socket activation (systemd/guestgate-guest.socket): fd 3 is the guest socket, bound and chmod-ed by systemd.
-    delete process.env.LISTEN_FDS;
-    delete process.env.LISTEN_PID;
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ fd: 3 }, resolve));
-  } else {
+  let bound: UnixListening | undefined;
+  if (fd !== undefined) await listenFd(server, fd);
+  else {
     await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
-    await listenUnix(server, socketPath);
     // Any process may connect; authorization is per request from the peer's credentials.
-    await chmod(socketPath, 0o666);
+    bound = await listenUnix(server, socketPath, 0o666);
   }
   return {
     server,
     path: socketPath,
-    close: async () => {
+    close: async (opts) => {
       ws.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      if (!opts?.keepSocket) await bound?.removeIfOurs();
     },
   };
 }

@@ -9,7 +9,8 @@ import { FillRegistry } from './fill/registry.ts';
 import { parseFingerprint } from './fingerprint.ts';
 import { Lookup } from './lookup.ts';
 import { ensureLayout, LiveTmp, storeModes, sweepTmp } from './store/blobs.ts';
-import { lockCache } from './store/lock.ts';
+import { type CacheLock, lockCache, lockCacheAfter } from './store/lock.ts';
+import { deferredImageService } from './deferred.ts';
 import { gcOnline, verifyOnline } from './store/online.ts';
 import { mkdirDurable } from '../util/atomic-write.ts';
 import { Catalog } from './store/catalog.ts';
@@ -18,22 +19,42 @@ import { defaultCacheDir } from './store/paths.ts';
 import { toInfo, type ImageService } from './types.ts';
 import { createUpstream } from './upstreams/index.ts';
 
-export async function createImageService(
-  cfg: ImagesConfig,
-  deps: { stateDir: string; log: Logger; role?: string },
-): Promise<ImageService> {
+export interface ImageServiceDeps {
+  stateDir: string;
+  log: Logger;
+  role?: string;
+  /**
+   * A restart's successor: the lock is still held by this pid (the predecessor, draining). The service
+   * is returned at once and opens when that lock is released (within `wait_ms`); calls wait for it.
+   */
+  after?: { pid: number; waitMs: number };
+}
+
+export async function createImageService(cfg: ImagesConfig, deps: ImageServiceDeps): Promise<ImageService> {
   const cacheDir = defaultCacheDir(cfg, deps.stateDir);
   const modes = storeModes(cfg.file_mode);
   const log = deps.log.child({ component: 'images' });
   await mkdirDurable(cacheDir, modes.dir);
   // The daemon is the cache's only writer: a second gateway, or the CLI working offline, is refused.
-  const lock = await lockCache(cacheDir, deps.role ?? `guestgate serve (pid ${process.pid})`);
-  try {
-    return await open(cfg, cacheDir, modes, log, lock.release);
-  } catch (e) {
-    await lock.release();
-    throw e;
-  }
+  const role = deps.role ?? `guestgate serve (pid ${process.pid})`;
+  const withLock = async (lock: CacheLock): Promise<ImageService> => {
+    try {
+      return await open(cfg, cacheDir, modes, log, lock.release);
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  };
+  if (!deps.after) return withLock(await lockCache(cacheDir, role));
+  const { pid, waitMs } = deps.after;
+  const abort = new AbortController();
+  log.info({ holder_pid: pid, wait_ms: waitMs }, 'waiting for the previous process to release the image cache');
+  const opening = lockCacheAfter(cacheDir, role, pid, waitMs, abort.signal).then(withLock);
+  opening.then(
+    () => log.info({ cache_dir: cacheDir }, 'image cache taken over from the previous process'),
+    (e) => log.error({ err: e }, 'image cache not taken over: image requests fail until a restart'),
+  );
+  return deferredImageService(cacheDir, opening, () => abort.abort());
 }
 
 async function open(

@@ -22,8 +22,13 @@ export function listenTcp(server: Server, at: HostPort): Promise<string> {
     server.once('error', reject);
     server.listen({ host: at.host, port: at.port }, () => {
       server.off('error', reject);
-      const a = server.address();
-      resolve(a && typeof a === 'object' ? formatHostPort(a.address, a.port) : `${at.host}:${at.port}`);
+      resolve(tcpAddress(server, `${at.host}:${at.port}`));
     });
   });
+}
+
+/** host:port a listening TCP server is bound to (`fallback` when it has none). */
+export function tcpAddress(server: Server, fallback: string): string {
+  const a = server.address();
+  return a && typeof a === 'object' ? formatHostPort(a.address, a.port) : fallback;
 }

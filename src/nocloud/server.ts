@@ -12,7 +12,8 @@ import type { ImageService } from '../images/index.ts';
 import { TemplateSets } from '../templates/for-instance.ts';
 import { configuredTemplateSet } from '../templates/load-dir.ts';
 import type { Counter, Histogram } from '../metrics/registry.ts';
-import { listenTcp, parseHostPort } from '../net/address.ts';
+import { listenTcp, parseHostPort, tcpAddress } from '../net/address.ts';
+import { listenFd } from '../net/unix-listen.ts';
 import { guardConnections, serverTimeouts, type ListenerLimits } from '../net/conn-guard.ts';
 import { GuestgateError, isGuestgateError } from '../errors.ts';
 import { toNoCloudError } from './http-errors.ts';
@@ -37,6 +38,8 @@ export async function startNoCloudServer(
   metrics?: NoCloudMetrics,
   limits?: ListenerLimits,
   images?: Pick<ImageService, 'list' | 'cacheDir'>,
+  /** An inherited listening fd (socket activation, restart). */
+  fd?: number,
 ): Promise<NoCloudServer> {
   const templates = new TemplateSets(images, configuredTemplateSet(cfg.templates_dir));
   const server = createServer({ requestTimeout: 30_000, ...serverTimeouts(limits) }, (req, res) => {
@@ -49,7 +52,10 @@ export async function startNoCloudServer(
   // Callers are counted by source address (a VM's, or a NAT's: many VMs behind one share its cap).
   const keyOf = (s: { remoteAddress?: string }) => ({ key: `address:${s.remoteAddress}`, cap: limits!.perInstance });
   if (limits) guardConnections(server, { ...limits, listener: 'nocloud', keyOf });
-  const address = await listenTcp(server, parseHostPort(cfg.listen));
+  const address =
+    fd === undefined
+      ? await listenTcp(server, parseHostPort(cfg.listen))
+      : await listenFd(server, fd).then(() => tcpAddress(server, cfg.listen));
   return {
     server,
     address,

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { instanceEvents } from '../../src/guest/events/diff.ts';
 import { encodeEvent, parseTypeFilter, rfc3339Nano } from '../../src/guest/events/encode.ts';
 import { BoundedSender } from '../../src/guest/events/sender.ts';
+import { EventBudget } from '../../src/guest/events/budget.ts';
+
+const B = (s: string): Buffer => Buffer.from(s);
 import { parseInstanceYaml } from '../../src/inventory/parse.ts';
 
 const inst = (y: string) => parseInstanceYaml(`name: c1\n${y}`, 'c1.yaml');
@@ -72,20 +75,20 @@ describe('bounded sender', () => {
     let dropped = '';
     const s = new BoundedSender(
       (l, done) => {
-        written.push(l);
+        written.push(l.toString());
         pending.push(() => done());
       },
       { maxQueue: 3, stallMs: 60_000 },
       (r) => (dropped = r),
     );
-    s.send('a');
-    s.send('b');
+    s.send(B('a'));
+    s.send(B('b'));
     pending.shift()!();
-    s.send('c');
-    s.send('d');
+    s.send(B('c'));
+    s.send(B('d'));
     expect(written).toEqual(['a', 'b', 'c', 'd']);
     expect(dropped).toBe('');
-    s.send('e');
+    s.send(B('e'));
     expect(dropped).toMatch(/too slow/);
     s.close();
   });
@@ -98,16 +101,56 @@ describe('bounded sender', () => {
       { maxQueue: 1000, stallMs: 60_000, maxBytes: 10 },
       (r) => (dropped = r),
     );
-    s.send('x'.repeat(25)); // larger than maxBytes, nothing queued: goes out
+    s.send(B('x'.repeat(25))); // larger than maxBytes, nothing queued: goes out
     expect(s.pendingBytes).toBe(25);
     pending.shift()!();
     expect(s.pendingBytes).toBe(0);
-    s.send('é'.repeat(3)); // 6 UTF-8 bytes
-    s.send('abc');
+    s.send(B('é'.repeat(3))); // 6 UTF-8 bytes
+    s.send(B('abc'));
     expect(s.pendingBytes).toBe(9);
     expect(dropped).toBe('');
-    s.send('ab');
+    s.send(B('ab'));
     expect(dropped).toMatch(/9 bytes queued, 2 more would pass 10/);
     s.close();
+  });
+
+  it('counts a buffer shared by listeners once against the budget, and drops the slowest listener over it', () => {
+    const budget = new EventBudget(10);
+    const pending = new Map<string, (() => void)[]>();
+    const dropped: string[] = [];
+    const sender = (name: string) => {
+      pending.set(name, []);
+      return new BoundedSender(
+        (_d, done) => void pending.get(name)!.push(() => done()),
+        { maxQueue: 1000, stallMs: 60_000, maxBytes: 100, budget },
+        (r) => dropped.push(`${name}: ${r}`),
+      );
+    };
+    const fast = sender('fast');
+    const slow = sender('slow');
+    const e1 = B('12345');
+    fast.send(e1);
+    slow.send(e1);
+    expect(budget.bytes).toBe(5); // one buffer, two listeners
+    pending.get('fast')!.shift()!();
+    expect(budget.bytes).toBe(5); // slow still holds it
+    const e2 = B('abcd');
+    fast.send(e2);
+    slow.send(e2);
+    expect(budget.bytes).toBe(9);
+    pending.get('fast')!.shift()!();
+    expect(dropped).toEqual([]);
+    const e3 = B('xyz');
+    fast.send(e3); // 12 distinct bytes held > 10: the slowest (slow, 9 pending) goes, its buffers are released
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]).toMatch(
+      /^slow: listener too slow: 9 bytes queued while all listeners hold 12 .*max_total_bytes 10/,
+    );
+    expect(budget.bytes).toBe(3);
+    slow.send(e3); // dropped: ignored
+    expect(budget.bytes).toBe(3);
+    pending.get('fast')!.shift()!();
+    expect(budget.bytes).toBe(0);
+    fast.close();
   });
 });

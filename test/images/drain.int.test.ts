@@ -2,52 +2,18 @@
 // exports in flight finish (images.drain_timeout), then exits. A slow reader pulls an image over
 // the guest socket while the real binary is stopped: every byte arrives, the sha256 matches.
 import { createHash } from 'node:crypto';
-import { request } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { unifiedImage } from '../../fixtures/images/make.ts';
 import { cli, DEMO, layout, spawnGateway, waitHealthy, type Layout } from '../helpers/service.ts';
+import { slowPull } from '../helpers/hammer.ts';
 
 let l: Layout | undefined;
 afterEach(() => {
   l?.cleanup();
   l = undefined;
 });
-
-/** GET with a reader that takes 64 KiB every 10 ms; `onFirstBytes` runs once bytes arrive. */
-function slowPull(sock: string, path: string, onFirstBytes: () => void) {
-  return new Promise<{ status: number; body: Buffer; complete: boolean }>((resolve, reject) => {
-    const req = request({ socketPath: sock, path, headers: { host: 'lxd' } }, (res) => {
-      const chunks: Buffer[] = [];
-      let first = true;
-      const pump = (): void => {
-        let n = 0;
-        for (
-          let c = res.read() as Buffer | null;
-          c !== null;
-          c = n < 64 * 1024 ? (res.read() as Buffer | null) : null
-        ) {
-          chunks.push(c);
-          n += c.length;
-        }
-        if (n && first) {
-          first = false;
-          onFirstBytes();
-        }
-        if (!res.readableEnded && !res.destroyed) setTimeout(pump, 10);
-      };
-      res.on('readable', () => {}); // paused mode: read() pulls
-      setTimeout(pump, 10);
-      const done = () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), complete: res.complete });
-      res.on('end', done);
-      res.on('close', done);
-      res.on('error', done);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 it('SIGTERM lets an export in flight finish (slow reader), then exits 0', async () => {
   l = layout(

@@ -22,6 +22,11 @@ export const guestSection = (ctx: PathContext) =>
       max_queue: opt(int({ min: 1, max: 1_000_000 }), 1024),
       /** Bytes queued for one slow listener before it is dropped (a single larger event still goes out). */
       max_queue_bytes: opt(size(), 8 * 1024 * 1024),
+      /**
+       * Bytes queued for all listeners together (each event counted once: listeners share its buffer);
+       * over it, the listeners furthest behind are dropped.
+       */
+      max_total_bytes: opt(size(), 64 * 1024 * 1024),
     }),
     /**
      * DEMO ONLY: callers in guestgate's own pid namespace (the host) are treated as this instance, so a

@@ -1,5 +1,5 @@
-// Fan-out of guest events: inventory changes become events (diff.ts), encoded once, then sent to
-// each listener of that instance whose `type` filter matches, in order.
+// Fan-out of guest events: inventory changes become events (diff.ts), encoded once into one buffer,
+// then that buffer is sent to each listener of that instance whose `type` filter matches, in order.
 import type { Logger } from 'pino';
 import type { Inventory } from '../../inventory/inventory.ts';
 import type { InventoryChange } from '../../inventory/model.ts';
@@ -8,7 +8,8 @@ import { encodeEvent, rfc3339Nano, type GuestEvent } from './encode.ts';
 
 export interface EventListener {
   readonly types: ReadonlySet<string>;
-  send(line: string): void;
+  /** One encoded event line; the same buffer goes to every listener (never modify it). */
+  send(data: Buffer): void;
   /** The instance is gone: end the listener. */
   close(reason: string): void;
 }
@@ -53,10 +54,10 @@ export class EventHub {
     const set = this.#listeners.get(instanceKey);
     if (!set || events.length === 0) return;
     for (const e of events) {
-      const line = encodeEvent(e, rfc3339Nano());
+      const data = Buffer.from(encodeEvent(e, rfc3339Nano()));
       for (const l of set) {
         if (!l.types.has(e.type)) continue;
-        l.send(line);
+        l.send(data);
         this.#delivered++;
       }
     }

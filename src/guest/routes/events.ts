@@ -25,7 +25,7 @@ export function streamEvents(deps: GuestDeps) {
     socket.setTimeout(0);
     socket.write(STREAM_PREAMBLE);
     const sender = new BoundedSender(
-      (line, done) => void socket.write(line, done),
+      (data, done) => void socket.write(data, done),
       deps.events,
       (reason) => {
         deps.log.warn({ instance: r.instance.key, reason }, 'event listener dropped');
@@ -34,7 +34,7 @@ export function streamEvents(deps: GuestDeps) {
     );
     const remove = deps.hub.add(r.instance.key, {
       types: parseTypeFilter(typeQuery(ctx.req.url)),
-      send: (line) => sender.send(line),
+      send: (data) => sender.send(data),
       close: () => socket.end(),
     });
     const end = (): void => {
@@ -70,7 +70,7 @@ export class WebSocketEvents {
   #serve(ws: WebSocket, req: IncomingMessage, r: Resolved): void {
     const deps = this.#deps;
     const sender = new BoundedSender(
-      (line, done) => ws.send(line, { binary: false }, done),
+      (data, done) => ws.send(data, { binary: false }, done),
       deps.events,
       (reason) => {
         deps.log.warn({ instance: r.instance.key, reason }, 'event listener dropped');
@@ -79,7 +79,7 @@ export class WebSocketEvents {
     );
     const remove = deps.hub.add(r.instance.key, {
       types: parseTypeFilter(typeQuery(req.url)),
-      send: (line) => sender.send(line),
+      send: (data) => sender.send(data),
       close: () => ws.close(1000),
     });
     // Ping now and every keepalive; more than 2 unanswered pings closes the listener.

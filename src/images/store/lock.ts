@@ -103,3 +103,26 @@ export async function lockCache(cacheDir: string, role: string): Promise<CacheLo
   if (last) throw lockedError(cacheDir, last);
   throw new GuestgateError('E_CONFLICT', `could not take the lock of image cache ${cacheDir}`, { cache_dir: cacheDir });
 }
+
+/**
+ * A restart's successor: take the lock once `holderPid` (the process handing over) releases it, polling
+ * until `timeoutMs`. Any other holder is refused at once, as by lockCache: never two writers.
+ */
+export async function lockCacheAfter(
+  cacheDir: string,
+  role: string,
+  holderPid: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<CacheLock> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await lockCache(cacheDir, role);
+    } catch (e) {
+      const held = e instanceof GuestgateError && e.fields.holder_pid === holderPid;
+      if (!held || Date.now() > until || signal?.aborted) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
