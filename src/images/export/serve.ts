@@ -136,10 +136,12 @@ export async function serveFilling(
               const n = fill.readable(i);
               if (n > pos) return n;
               const part = fill.parts[i];
-              if (part?.ended && n === part.written) return n; // end of this part
+              if (part?.ended && n === part.accepted) return n; // end of this part
               await fill.changed();
             }
           },
+          held: (pos, end) => fill.held(i, pos, end),
+          onDisk: () => fill.onDisk(i),
         };
         // The end is known only once the part ended (or was announced): resolve lazily.
         // Unannounced size (multipart upstream): stream until `available` reports the part's end.
