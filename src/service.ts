@@ -36,6 +36,8 @@ export interface Service {
   readonly deps: GuestDeps;
   readonly obs: Observability;
   readonly admin: AdminServer | undefined;
+  /** The image cache (benchmarks empty it between cold rounds). */
+  readonly images: ImageService;
   readonly nocloud: NoCloudServer | undefined;
   reload(): Promise<void>;
   stop(): Promise<void>;
@@ -164,6 +166,7 @@ async function startParts(
     log.info({ address: nocloud.address, identify_by: config.nocloud.identify_by }, 'NoCloud seed listening');
   }
   return {
+    images,
     config,
     inventory,
     ready,
