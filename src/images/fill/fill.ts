@@ -101,7 +101,8 @@ export class Fill {
 
   /** A guest starts depending on this fill. Returns the matching release, or undefined if the fill's files are already closed. */
   attach(): (() => void) | undefined {
-    if (this.#closed) return undefined;
+    // An aborted fill (every guest left) is dying: a newcomer waits for it to end and starts a fresh one.
+    if (this.#closed || this.#controller.signal.aborted) return undefined;
     this.#interest++;
     let released = false;
     return () => {
