@@ -43,6 +43,8 @@ export interface Service {
   readonly deps: GuestDeps;
   readonly obs: Observability;
   readonly admin: AdminServer | undefined;
+  /** The image cache (benchmarks empty it between cold rounds). */
+  readonly images: ImageService;
   readonly nocloud: NoCloudServer | undefined;
   /** Listening sockets this process was handed (systemd socket activation or a restart), if any. */
   readonly inherited: Inherited | undefined;
@@ -211,6 +213,7 @@ async function startParts(
     log.info({ address: nocloud.address, identify_by: config.nocloud.identify_by }, 'NoCloud seed listening');
   }
   return {
+    images,
     config,
     inventory,
     ready,

@@ -1,152 +1,143 @@
-// Image export benchmark: prints figures, asserts nothing.
-//   node bench/image-export/run.ts [--mib 85] [--runs 7]
-// 1. builds a ~90 MB incompressible unified image (tar.gz of random bytes) in a dir upstream;
-// 2. cold fill: first export through guestgate (upstream read + sha256 + tmp write + fsync + commit);
-// 3. warm export: the cached image over a unix socket, downloaded by curl (another process, like
-//    the figure measured for LXD), several runs, median;
-// 4. if LXD answers on /var/lib/lxd/unix.socket, the same image imported there and exported by LXD.
+// Image export benchmark, like for like and in one run, every guest figure taken from INSIDE a real LXD
+// container with curl (a native client): guestgate (its guest socket mounted at /dev/lxd, images from
+// the host's LXD over its unix socket) vs LXD 5.0.2's own devlxd (security.devlxd.images=true).
+//   cold: the first pull through guestgate (upstream read, sha256, tmp write, fsync, commit), cache
+//         emptied before each round; beside it the upstream's own raw rate in the same round (host curl of
+//         /1.0/images/<fp>/export on LXD's unix socket, the ceiling of any first pull) and LXD's devlxd;
+//   warm: guestgate from its cache vs LXD's devlxd, 1 and 8 concurrent downloads.
+// Prints GB/s and ratios; asserts nothing.   npm run bench:images   (root; scripts/lxd-setup.sh first)
+// Env: BENCH_SIZES_MIB (default "96,1024"), BENCH_ROUNDS (default 3; medians), BENCH_PREFIX (names of
+// the containers and image aliases it creates, default "ggbench-img-").
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pino from 'pino';
-import { unifiedImage, writeToDir } from '../../fixtures/images/make.ts';
-import { createImageService } from '../../src/images/index.ts';
+import { launchContainer, lxc, lxdAvailable, type Container } from '../../test/interop/lxd-harness.ts';
+import { LXD_SOCKET, startLxdGateway, type LxdGateway } from '../../test/interop/lxd-gateway.ts';
 
 const run = promisify(execFile);
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const MIB = arg('mib', 85);
-const RUNS = arg('runs', 7);
+const SIZES = (process.env.BENCH_SIZES_MIB ?? '96,1024').split(',').map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PREFIX = process.env.BENCH_PREFIX ?? 'ggbench-img-';
+const CONCURRENCY = [1, 8];
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const gbps = (bytes: number, s: number): string => `${(bytes / s / 1e9).toFixed(2)} GB/s`;
+const f2 = (x: number): string => x.toFixed(2);
 
-/** Download with curl over a unix socket; returns seconds and bytes. */
-async function curl(socket: string, url: string): Promise<{ s: number; bytes: number; status: string }> {
-  const { stdout } = await run('curl', [
-    '-s',
-    '--unix-socket',
-    socket,
-    '-o',
-    '/dev/null',
-    '-w',
-    '%{http_code} %{time_total} %{size_download}',
-    url,
-  ]);
-  const [status, s, bytes] = stdout.trim().split(' ');
-  return { status: status!, s: Number(s), bytes: Number(bytes) };
+/** `n` concurrent curls of `url` on `socket` inside `c` (or on the host): aggregate GB/s over the wall time. */
+async function pull(c: Container | undefined, socket: string, url: string, n: number, expect: number): Promise<number> {
+  const script = `s=$(date +%s%N); for i in $(seq ${n}); do curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}\\n' --unix-socket ${socket} ${url} & done; wait; e=$(date +%s%N); echo wall $((e-s))`;
+  const out = c
+    ? await c.exec(['sh', '-c', script], { timeoutMs: 600_000 }).then((r) => {
+        if (r.code !== 0) throw new Error(`curl in ${c.name}: ${r.stderr}`);
+        return r.stdout;
+      })
+    : (await run('sh', ['-c', script], { maxBuffer: 1 << 20 })).stdout;
+  const lines = out.trim().split('\n');
+  const wall = Number(lines.pop()!.split(' ')[1]) / 1e9;
+  const rows = lines.map((l) => l.split(' ').map(Number) as [number, number, number]);
+  for (const [code, size] of rows)
+    if (code !== 200 || size !== expect)
+      throw new Error(`${c?.name ?? 'host'}: HTTP ${code}, ${size} of ${expect} bytes`);
+  // One download: curl's own transfer time (no process start); several: all bytes over the wall time.
+  return n === 1 ? expect / rows[0]![2] / 1e9 : (expect * n) / wall / 1e9;
 }
 
-async function measure(label: string, socket: string, url: string, expectBytes: number): Promise<number | undefined> {
-  const times: number[] = [];
-  await curl(socket, url); // warm the page cache and the connection path
-  for (let i = 0; i < RUNS; i++) {
-    const r = await curl(socket, url);
-    if (r.status !== '200' || r.bytes !== expectBytes) {
-      console.log(`  ${label}: run ${i + 1} answered ${r.status} with ${r.bytes} bytes; skipped`);
-      return undefined;
-    }
-    times.push(r.s);
-  }
-  const med = median(times);
-  console.log(
-    `  ${label}: median ${(med * 1000).toFixed(1)} ms -> ${gbps(expectBytes, med)}  (runs: ${times.map((t) => (t * 1000).toFixed(0)).join(', ')} ms)`,
+async function sha256File(p: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(p, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+/** A public LXD image of incompressible bytes (plain tar), so every side moves the same real bytes. */
+async function makeImage(work: string, mib: number): Promise<string> {
+  const dir = join(work, `img${mib}`);
+  mkdirSync(join(dir, 'rootfs'), { recursive: true });
+  const blob = join(dir, 'rootfs', 'blob');
+  writeFileSync(blob, Buffer.alloc(0));
+  for (let left = mib; left > 0; left -= 64)
+    writeFileSync(blob, randomBytes(Math.min(64, left) * 1024 * 1024), { flag: 'a' });
+  writeFileSync(
+    join(dir, 'metadata.yaml'),
+    `architecture: x86_64\ncreation_date: ${Math.floor(Date.now() / 1000)}\nproperties:\n  description: guestgate image bench ${mib} MiB\n`,
   );
-  return expectBytes / med;
+  const tar = join(work, `img${mib}.tar`);
+  await run('tar', ['-cf', tar, '-C', dir, 'metadata.yaml', 'rootfs']);
+  rmSync(dir, { recursive: true });
+  const fp = await sha256File(tar);
+  await lxc(['image', 'delete', `${PREFIX}${mib}`]).catch(() => {});
+  await lxc(['image', 'import', tar, '--alias', `${PREFIX}${mib}`, '--public'], { timeoutMs: 600_000 });
+  rmSync(tar);
+  return fp;
 }
 
-async function lxdAvailable(): Promise<boolean> {
-  if (!existsSync('/var/lib/lxd/unix.socket')) return false;
-  try {
-    await run('lxc', ['info'], { timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
+const avail = await lxdAvailable();
+if (!avail.ok) {
+  console.error(`LXD not available (this bench needs a running LXD and root): ${avail.why}`);
+  process.exit(1);
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'gg-bench-'));
+const work = mkdtempSync(join(tmpdir(), 'gg-bench-img-'));
+let gw: LxdGateway | undefined;
+const made: Container[] = [];
+const images: string[] = [];
 try {
-  console.log(`image-export bench: building a unified image with ${MIB} MiB of random rootfs ...`);
-  const img = await unifiedImage(MIB * 1024 * 1024, 'gzip');
-  const size = img.files[0]!.length;
-  const upstream = join(dir, 'upstream');
-  await writeToDir(upstream, img);
-  const file = join(upstream, img.fingerprint);
-  console.log(`  ${img.fingerprint} (${(size / 1e6).toFixed(1)} MB, .tar.gz)`);
-
-  const svc = await createImageService(
-    {
-      cache_dir: undefined,
-      max_size: 4 * size,
-      pinned: [],
-      file_mode: 0o600,
-      upstreams: [{ type: 'dir', path: upstream, public: true }],
-      lookup_ttl: 5_000,
-      drain_timeout: 300_000,
-      upstream_timeouts: undefined,
-    },
-    { stateDir: join(dir, 'state'), log: pino({ level: 'silent' }) },
-  );
-  const socket = join(dir, 'guest.sock');
-  const server = http.createServer(async (req, res) => {
-    const ac = new AbortController();
-    res.on('close', () => !res.writableFinished && ac.abort());
-    try {
-      const ref = await svc.lookup(img.fingerprint, 'exact');
-      if (!ref) return void res.writeHead(404).end();
-      await svc.serveExport(req, res, ref, { signal: ac.signal });
-    } catch (e) {
-      if (!res.headersSent) res.writeHead(500).end(String(e));
+  gw = await startLxdGateway({ images: { upstreams: [{ type: 'lxd', socket: LXD_SOCKET }] } });
+  const config = { 'security.devlxd.images': 'true' };
+  const [gg, lx] = await Promise.all([
+    launchContainer(`${PREFIX}gg`, { replace: true, guestSocketDir: gw.socketDir, config }),
+    launchContainer(`${PREFIX}lxd`, { replace: true, config }),
+  ]);
+  made.push(gg, lx);
+  await gw.until(() => gw!.service.inventory.get(gg.name)?.identity.initPid !== undefined, 15_000, `${gg.name} known`);
+  const svc = gw.service.images;
+  console.log(`image export, from inside LXD containers (curl), ${ROUNDS} rounds, medians; GB/s = 1e9 bytes/s`);
+  console.log('  guestgate: guest socket mounted at /dev/lxd, upstream = this LXD over its unix socket');
+  console.log('  LXD:       LXD 5.0.2 devlxd (/dev/lxd/sock, security.devlxd.images=true), same image');
+  console.log('  upstream:  host curl of /1.0/images/<fp>/export on LXD unix.socket (the ceiling of a first pull)\n');
+  const summary: string[] = [];
+  for (const mib of SIZES) {
+    const fp = await makeImage(work, mib);
+    images.push(fp);
+    const url = `http://lxd/1.0/images/${fp}/export`;
+    const bytes = Number((await lxc(['query', `/1.0/images/${fp}`]).then((s) => JSON.parse(s))).size);
+    await pull(lx, '/dev/lxd/sock', url, 1, bytes); // LXD's page cache, both sides' first touch
+    const cold = { gg: [] as number[], up: [] as number[], lxd: [] as number[] };
+    for (let r = 0; r < ROUNDS; r++) {
+      await svc.remove(fp).catch(() => {});
+      cold.up.push(await pull(undefined, LXD_SOCKET, `http://x/1.0/images/${fp}/export`, 1, bytes));
+      cold.gg.push(await pull(gg, '/dev/lxd/sock', url, 1, bytes));
+      cold.lxd.push(await pull(lx, '/dev/lxd/sock', url, 1, bytes));
     }
-  });
-  await new Promise<void>((r) => server.listen(socket, r));
-  const url = `http://unix.socket/1.0/images/${img.fingerprint}/export`;
-
-  console.log('\ncold fill (dir upstream -> sha256 -> tmp -> fsync -> rename; the guest streams while it fills):');
-  const cold = await curl(socket, url);
-  console.log(
-    `  first export: ${(cold.s * 1000).toFixed(0)} ms -> ${gbps(cold.bytes, cold.s)} (status ${cold.status}, ${cold.bytes} bytes)`,
-  );
-
-  console.log(`\nwarm export over a unix socket (curl, ${RUNS} runs):`);
-  const ours = await measure('guestgate', socket, url, size);
-  const ru = process.resourceUsage();
-  console.log(
-    `  guestgate process: max RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB, rss now ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
-  );
-  console.log(`  cache stats: ${JSON.stringify(svc.stats())}`);
-
-  console.log('\nLXD:');
-  if (!(await lxdAvailable())) {
+    const c = { gg: median(cold.gg), up: median(cold.up), lxd: median(cold.lxd) };
+    console.log(`${mib} MiB (${(bytes / 1e6).toFixed(1)} MB):`);
     console.log(
-      '  LXD NOT AVAILABLE (no /var/lib/lxd/unix.socket or `lxc info` failed): no side-by-side figure in this run.',
+      `  cold  guestgate ${f2(c.gg)}  upstream raw ${f2(c.up)}  LXD devlxd ${f2(c.lxd)}   ` +
+        `guestgate/upstream x${f2(c.gg / c.up)}  guestgate/LXD x${f2(c.gg / c.lxd)}` +
+        `   (rounds: ${cold.gg.map(f2).join(' ')} | ${cold.up.map(f2).join(' ')} | ${cold.lxd.map(f2).join(' ')})`,
     );
-    console.log(
-      '  Reference (shared/reference/lxd-5.0.2/README.md): LXD 5.0.2 devlxd export of an 89.5 MB image, ~35 ms with curl (~2.5 GB/s).',
-    );
-    if (ours)
-      console.log(`  ratio vs that reference figure: ${(ours / 2.5e9).toFixed(2)}x (not measured side by side)`);
-  } else {
-    // Same image into LXD, public, then LXD's own export of it: the main API over unix.socket uses
-    // the same imageExport/ServeContent code as the devlxd route.
-    await run('lxc', ['image', 'import', file, '--public'], { timeout: 120_000 }).catch(() => undefined);
-    const theirs = await measure(
-      'LXD (main API export, unix.socket)',
-      '/var/lib/lxd/unix.socket',
-      `http://unix.socket/1.0/images/${img.fingerprint}/export`,
-      size,
-    );
-    if (ours && theirs) console.log(`  ratio guestgate / LXD: ${(ours / theirs).toFixed(2)}x`);
-    await run('lxc', ['image', 'delete', img.fingerprint]).catch(() => undefined);
+    summary.push(`${mib} MiB cold: x${f2(c.gg / c.up)} of upstream, x${f2(c.gg / c.lxd)} of LXD devlxd`);
+    for (const n of CONCURRENCY) {
+      const w = { gg: [] as number[], lxd: [] as number[] };
+      for (let r = 0; r < ROUNDS; r++) {
+        w.gg.push(await pull(gg, '/dev/lxd/sock', url, n, bytes));
+        w.lxd.push(await pull(lx, '/dev/lxd/sock', url, n, bytes));
+      }
+      const g = median(w.gg);
+      const l = median(w.lxd);
+      console.log(
+        `  warm x${n}  guestgate ${f2(g)}  LXD devlxd ${f2(l)}   guestgate/LXD x${f2(g / l)}` +
+          `   (rounds: ${w.gg.map(f2).join(' ')} | ${w.lxd.map(f2).join(' ')})`,
+      );
+      summary.push(`${mib} MiB warm x${n}: x${f2(g / l)} of LXD devlxd`);
+    }
   }
-  server.close();
-  await svc.close();
+  console.log(`\nratios (same run):\n  ${summary.join('\n  ')}`);
 } finally {
-  await rm(dir, { recursive: true, force: true });
+  for (const c of made) await c.delete().catch(() => {});
+  await gw?.close().catch(() => {});
+  for (const fp of images) await lxc(['image', 'delete', fp]).catch(() => {});
+  rmSync(work, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 // The LXD/Incus REST calls guestgate makes (inventory and image upstream), over the shared HTTP client (unix socket,
 // or HTTPS with a client certificate), plus the lifecycle event websocket.
-import type { IncomingMessage } from 'node:http';
+import type { StreamResponse } from '../net/http-client-stream.ts';
 import WebSocket from 'ws';
 import { GuestgateError } from '../errors.ts';
 import { httpClient, type Endpoint, type HttpClient } from '../net/http-client.ts';
@@ -154,8 +154,8 @@ export class LxdClient {
   }
 
   /** `GET /1.0/images/<fp>/export`: the response with its body unread (one file, or multipart). */
-  exportImage(fingerprint: string, project: string, signal?: AbortSignal): Promise<IncomingMessage> {
-    return this.#http.get(`/1.0/images/${fingerprint}/export?project=${encodeURIComponent(project)}`, signal);
+  exportImage(fingerprint: string, project: string, signal?: AbortSignal): Promise<StreamResponse> {
+    return this.#http.stream(`/1.0/images/${fingerprint}/export?project=${encodeURIComponent(project)}`, signal);
   }
 
   /** The lifecycle event stream (`/1.0/events?type=lifecycle&...`) as a websocket. */

@@ -19,7 +19,9 @@ const wantsWholeBody = (req: IncomingMessage): boolean =>
   req.method === 'GET' &&
   !req.headers.range &&
   !req.headers['if-modified-since'] &&
-  !req.headers['if-unmodified-since'];
+  !req.headers['if-unmodified-since'] &&
+  !req.headers['if-match'] &&
+  !req.headers['if-none-match'];
 
 export class Exporter {
   readonly #cacheDir: string;

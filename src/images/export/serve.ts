@@ -5,11 +5,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FileHandle } from 'node:fs/promises';
 import { GuestgateError } from '../../errors.ts';
-import { contentRange, planResponse } from './conditional.ts';
+import { contentRange, imageEtag, planResponse, reprDigest } from './conditional.ts';
 import { partFileName, unifiedDisposition } from './disposition.ts';
 import type { Fill } from '../fill/fill.ts';
 import type { ManifestPart, PartRole } from '../store/manifest.ts';
-import { closingBoundary, multipartContentType, partHeader, randomBoundary } from './multipart.ts';
+import {
+  closingBoundary,
+  imageBoundary,
+  layoutSize,
+  multipartContentType,
+  partHeader,
+  splitLayout,
+  type Segment,
+} from './multipart.ts';
 import { sendRange, type ByteSource } from './send.ts';
 
 export interface ServeOptions {
@@ -22,60 +30,93 @@ export interface OpenImage {
   readonly kind: 'unified' | 'split';
   readonly parts: readonly (Pick<ManifestPart, 'role' | 'size' | 'ext'> & { readonly fh: FileHandle })[];
   readonly lastModified: Date;
+  /** sha256 (hex) of a split image's full multipart response, when known (its Repr-Digest). */
+  readonly bodyDigest?: string | undefined;
 }
 
 const header = (h: string | string[] | undefined): string | undefined => (Array.isArray(h) ? h[0] : h);
 
-/** Serve an image whose bytes are complete and verified. */
+/** Serve an image whose bytes are complete and verified: conditionals and one Range, unified or split. */
 export async function serveComplete(
   req: IncomingMessage,
   res: ServerResponse,
   img: OpenImage,
   o: ServeOptions,
 ): Promise<void> {
+  const fp = img.fingerprint;
+  const unified = img.kind === 'unified';
+  const boundary = imageBoundary(fp);
+  const layout: Segment[] = unified ? [{ part: 0, size: img.parts[0]!.size }] : splitLayout(fp, boundary, img.parts);
+  const size = layoutSize(layout);
+  const etag = imageEtag(fp);
+  const plan = planResponse({
+    method: req.method ?? 'GET',
+    size,
+    lastModified: img.lastModified,
+    range: header(req.headers.range),
+    ifModifiedSince: header(req.headers['if-modified-since']),
+    ifUnmodifiedSince: header(req.headers['if-unmodified-since']),
+    ifRange: header(req.headers['if-range']),
+    etag,
+    ifMatch: header(req.headers['if-match']),
+    ifNoneMatch: header(req.headers['if-none-match']),
+  });
+  const base = { ...o.extraHeaders, ETag: etag };
   const lastModified = img.lastModified.toUTCString();
-  if (img.kind === 'unified') {
-    const part = img.parts[0]!;
-    const plan = planResponse({
-      method: req.method ?? 'GET',
-      size: part.size,
-      lastModified: img.lastModified,
-      range: header(req.headers.range),
-      ifModifiedSince: header(req.headers['if-modified-since']),
-      ifUnmodifiedSince: header(req.headers['if-unmodified-since']),
-      ifRange: header(req.headers['if-range']),
-    });
-    const base = { ...o.extraHeaders, 'Last-Modified': lastModified };
-    if (plan.status === 304 || plan.status === 412) {
-      res.writeHead(plan.status, base).end();
-      return;
-    }
-    if (plan.status === 416) {
-      res
-        .writeHead(416, {
-          ...base,
-          'Content-Range': `bytes */${part.size}`,
-          'Content-Type': 'text/plain; charset=utf-8',
-        })
-        .end('invalid range: failed to overlap\n');
-      return;
-    }
-    res.writeHead(plan.status, {
-      ...base,
-      'Accept-Ranges': 'bytes',
-      'Content-Type': 'application/octet-stream',
-      'Content-Disposition': unifiedDisposition(img.fingerprint, part.ext),
-      'Content-Length': String(plan.end - plan.start),
-      ...(plan.status === 206 ? { 'Content-Range': contentRange(plan.start, plan.end, part.size) } : {}),
-    });
-    if (req.method === 'HEAD') return void res.end();
-    await afterStatus(res, async () => sendRange(res, { fh: part.fh }, plan.start, plan.end, o.signal));
+  // Go's writeNotModified: no Last-Modified next to an ETag on a 304.
+  if (plan.status === 304) return void res.writeHead(304, base).end();
+  if (plan.status === 412) return void res.writeHead(412, { ...base, 'Last-Modified': lastModified }).end();
+  if (plan.status === 416) {
+    res
+      .writeHead(416, {
+        ...base,
+        'Last-Modified': lastModified,
+        'Content-Range': `bytes */${size}`,
+        'Content-Type': 'text/plain; charset=utf-8',
+      })
+      .end('invalid range: failed to overlap\n');
     return;
   }
-  await serveMultipart(req, res, img.fingerprint, o, img.parts.length, async (i) => {
-    const p = img.parts[i]!;
-    return { role: p.role, ext: p.ext, src: { fh: p.fh }, end: p.size };
-  });
+  const digest = unified ? fp : img.bodyDigest;
+  const headers: Record<string, string> = {
+    ...base,
+    'Accept-Ranges': 'bytes',
+    ...(digest ? { 'Repr-Digest': reprDigest(digest) } : {}),
+  };
+  if (unified) {
+    headers['Last-Modified'] = lastModified;
+    headers['Content-Type'] = 'application/octet-stream';
+    headers['Content-Disposition'] = unifiedDisposition(fp, img.parts[0]!.ext);
+  } else headers['Content-Type'] = multipartContentType(boundary);
+  // A whole split body goes chunked, as LXD sends it; a part of it has a length.
+  if (unified || plan.status === 206) headers['Content-Length'] = String(plan.end - plan.start);
+  else headers['Transfer-Encoding'] = 'chunked';
+  if (plan.status === 206) headers['Content-Range'] = contentRange(plan.start, plan.end, size);
+  res.writeHead(plan.status, headers);
+  if (req.method === 'HEAD') return void res.end();
+  await afterStatus(res, () => sendLayout(res, layout, img.parts, plan.start, plan.end, o.signal));
+}
+
+/** Bytes [start, end) of a body laid out as segments. */
+async function sendLayout(
+  res: ServerResponse,
+  layout: readonly Segment[],
+  parts: OpenImage['parts'],
+  start: number,
+  end: number,
+  signal: AbortSignal,
+): Promise<void> {
+  let at = 0;
+  for (const seg of layout) {
+    const from = Math.max(start, at);
+    const to = Math.min(end, at + seg.size);
+    if (from < to) {
+      if ('bytes' in seg) res.write(seg.bytes.subarray(from - at, to - at));
+      else await sendRange(res, { fh: parts[seg.part]!.fh }, from - at, to - at, signal);
+    }
+    at += seg.size;
+    if (at >= end) break;
+  }
 }
 
 interface LivePart {
@@ -85,7 +126,7 @@ interface LivePart {
   end: number;
 }
 
-/** multipart/form-data, body chunked; parts are resolved one after the other (a fill delivers them in order). */
+/** A fill's split image: multipart/form-data, body chunked; parts are resolved one after the other. */
 async function serveMultipart(
   req: IncomingMessage,
   res: ServerResponse,
@@ -95,9 +136,11 @@ async function serveMultipart(
   part: (i: number) => Promise<LivePart>,
 ): Promise<void> {
   const first = await part(0); // before the status line: may still throw
-  const boundary = randomBoundary();
+  const boundary = imageBoundary(fp);
   res.writeHead(200, {
     ...o.extraHeaders,
+    ETag: imageEtag(fp),
+    'Accept-Ranges': 'bytes',
     'Content-Type': multipartContentType(boundary),
     'Transfer-Encoding': 'chunked',
   });
@@ -136,10 +179,12 @@ export async function serveFilling(
               const n = fill.readable(i);
               if (n > pos) return n;
               const part = fill.parts[i];
-              if (part?.ended && n === part.written) return n; // end of this part
+              if (part?.ended && n === part.accepted) return n; // end of this part
               await fill.changed();
             }
           },
+          held: (pos, end) => fill.held(i, pos, end),
+          onDisk: () => fill.onDisk(i),
         };
         // The end is known only once the part ended (or was announced): resolve lazily.
         // Unannounced size (multipart upstream): stream until `available` reports the part's end.
@@ -154,6 +199,9 @@ export async function serveFilling(
     const first = await partReady(0);
     res.writeHead(200, {
       ...o.extraHeaders,
+      ETag: imageEtag(fp),
+      // The fill checks sha256 before the last byte leaves: a transfer that completes has this digest.
+      'Repr-Digest': reprDigest(fp),
       'Last-Modified': fill.lastModified.toUTCString(),
       'Accept-Ranges': 'bytes',
       'Content-Type': 'application/octet-stream',

@@ -3,7 +3,6 @@
 // the fingerprint are the tmp files renamed to their content addresses. Any failure or abort
 // removes the tmp files. Guests attached to the fill read the tmp file while it grows; the very
 // last byte is released only after verification, so a bad transfer never looks complete.
-import { createHash, type Hash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { GuestgateError, isGuestgateError } from '../../errors.ts';
 import { commitBlob, tmpName, type LiveTmp, type StoreModes } from '../store/blobs.ts';
@@ -16,8 +15,9 @@ import {
   type ManifestPart,
 } from '../store/manifest.ts';
 import type { PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
-import { appendChunk, finishPart, MAX_QUEUED, newPart, type FillPart } from './part.ts';
+import { appendChunk, diskRoom, finishPart, heldBytes, newPart, syncPart, type FillPart } from './part.ts';
 import { toUpstreamError } from './upstream-error.ts';
+import { streamHasher, type StreamHasher } from './hasher.ts';
 import { assertImage } from '../inspect.ts';
 export type { FillPart } from './part.ts';
 
@@ -51,7 +51,9 @@ export class Fill {
   #received = 0;
 
   readonly #controller = new AbortController();
-  #combined: Hash | undefined;
+  #combined: StreamHasher | undefined;
+  /** The whole image's size when the upstream said (picks how the combined digest is computed). */
+  #sizeHint: number | undefined;
   #wakers: (() => void)[] = [];
   #interest = 0;
   #closed = false;
@@ -99,7 +101,8 @@ export class Fill {
 
   /** A guest starts depending on this fill. Returns the matching release, or undefined if the fill's files are already closed. */
   attach(): (() => void) | undefined {
-    if (this.#closed) return undefined;
+    // An aborted fill (every guest left) is dying: a newcomer waits for it to end and starts a fresh one.
+    if (this.#closed || this.#controller.signal.aborted) return undefined;
     this.#interest++;
     let released = false;
     return () => {
@@ -139,9 +142,20 @@ export class Fill {
   readable(i: number): number {
     const p = this.#parts[i];
     if (!p) return 0;
-    if (this.#state === 'verified') return p.written;
-    if (p.ended && p.role === 'metadata') return p.written;
-    return Math.max(0, p.written - 1);
+    if (this.#state === 'verified') return p.accepted;
+    if (p.ended && p.role === 'metadata') return p.accepted;
+    return Math.max(0, p.accepted - 1);
+  }
+
+  /** Part `i`'s bytes from `pos` still held in memory (up to `end`), or [] when they must be read from the tmp file. */
+  held(i: number, pos: number, end: number): Buffer[] {
+    const p = this.#parts[i];
+    return p ? heldBytes(p, pos, end) : [];
+  }
+
+  /** How far part `i` is on disk. */
+  onDisk(i: number): number {
+    return this.#parts[i]?.written ?? 0;
   }
 
   /** Try the upstreams in order (an upstream failing before its first byte hands over to the next). */
@@ -153,6 +167,7 @@ export class Fill {
     this.#lastModified = wholeSeconds(candidates[0]?.image.lastModified ?? new Date());
     try {
       for (const c of candidates) {
+        this.#sizeHint = c.image.size;
         try {
           await c.upstream.fetch(c.image, this.#sink(), this.signal);
           if (this.signal.aborted) throw this.signal.reason;
@@ -200,7 +215,7 @@ export class Fill {
         if (this.#parts.at(-1)?.ended === false)
           throw new GuestgateError('E_UPSTREAM', 'part started before the previous ended', {});
         if (this.signal.aborted) throw this.signal.reason;
-        this.#combined ??= createHash('sha256');
+        this.#combined ??= streamHasher(this.#sizeHint ?? size);
         const label = `${this.fingerprint}.${this.#parts.length}`;
         const live = this.#store.live;
         const tmp = live ? live.claim(this.#store.cacheDir, label) : tmpName(this.#store.cacheDir, label);
@@ -216,18 +231,21 @@ export class Fill {
           throw new GuestgateError('E_INTEGRITY', `upstream sent more than the announced ${p.size} bytes`, {
             fingerprint: this.fingerprint,
           });
-        this.#combined!.update(chunk);
+        const a = this.#combined!.update(chunk);
+        if (a) await a;
         this.#received += chunk.length;
-        appendChunk(p, chunk, () => this.#wake());
-        // Bounded queue: the upstream waits once MAX_QUEUED bytes are accepted but not yet written.
-        if (p.accepted - p.written > MAX_QUEUED) await p.chain;
+        const b = appendChunk(p, chunk);
+        if (b) await b;
+        // Readers are woken once per batch, not per chunk.
+        if (p.batchBytes === 0) this.#wake();
+        // Bounded queue: the upstream waits while more than MAX_QUEUED accepted bytes are not yet written.
+        await diskRoom(p);
       },
       endPart: async () => {
         const p = this.#parts.at(-1);
         if (!p || p.ended) throw new GuestgateError('E_UPSTREAM', 'part ended twice', {});
-        await p.chain;
-        if (p.size !== undefined && p.written !== p.size)
-          throw new GuestgateError('E_UPSTREAM', `upstream part ${p.role} ended at ${p.written} of ${p.size} bytes`, {
+        if (p.size !== undefined && p.accepted !== p.size)
+          throw new GuestgateError('E_UPSTREAM', `upstream part ${p.role} ended at ${p.accepted} of ${p.size} bytes`, {
             fingerprint: this.fingerprint,
           });
         await finishPart(p);
@@ -244,7 +262,7 @@ export class Fill {
         fingerprint: this.fingerprint,
         upstream,
       });
-    const found = this.#combined!.digest('hex');
+    const found = await this.#combined!.digest();
     if (found !== this.fingerprint)
       throw new GuestgateError('E_INTEGRITY', `sha256 mismatch for image from ${upstream}`, {
         fingerprint: this.fingerprint,
@@ -252,6 +270,7 @@ export class Fill {
         found,
         upstream,
       });
+    for (const p of this.#parts) await syncPart(p);
     // Same check as an import: a fingerprint-correct file that is no LXD image is never committed.
     await assertImage(
       this.#parts.map((p) => ({ path: p.tmp, role: p.role, name: `${p.role} from ${upstream}` })),
@@ -273,8 +292,10 @@ export class Fill {
     // Descriptors stay open for attached readers; #closeFiles closes them (listed before any await).
     this.#dead.push(...parts);
     this.#received = 0;
+    this.#combined?.close();
     this.#combined = undefined;
     for (const p of parts) {
+      p.hash?.close();
       await p.chain.catch(() => {});
       await rm(p.tmp, { force: true });
       this.#store.live?.release(p.tmp);

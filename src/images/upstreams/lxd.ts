@@ -8,7 +8,7 @@ import { MultipartParser, MultipartError } from './multipart-parser.ts';
 import { boundaryOf } from '../export/multipart.ts';
 import { envelopeError, envelopeMetadata } from '../../lxd/api.ts';
 import { LxdClient } from '../../lxd/client.ts';
-import { discard, type Endpoint } from '../../net/http-client.ts';
+import type { Endpoint } from '../../net/http-client.ts';
 import { pump, type PartSink, type Upstream, type UpstreamImage } from './types.ts';
 import { lxdImageChanges } from './lxd-changes.ts';
 
@@ -81,18 +81,18 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
     },
     async fetch(image, sink: PartSink, signal) {
       const res = await client.exportImage(image.fingerprint, opts.project, signal);
-      if (res.statusCode !== 200) {
-        discard(res);
-        throw new GuestgateError('E_UPSTREAM', `upstream ${name}: export answered ${res.statusCode}`, {
+      if (res.status !== 200) {
+        res.destroy();
+        throw new GuestgateError('E_UPSTREAM', `upstream ${name}: export answered ${res.status}`, {
           upstream: name,
-          status: res.statusCode,
+          status: res.status,
         });
       }
       const boundary = boundaryOf(res.headers['content-type']);
       if (!boundary) {
         const len = Number(res.headers['content-length']);
         await sink.startPart('unified', Number.isSafeInteger(len) && len >= 0 ? len : undefined);
-        const n = await pump(res, sink);
+        const n = await pump(res.body, sink);
         if (!res.complete)
           throw new GuestgateError('E_UPSTREAM', `upstream ${name}: export truncated after ${n} bytes`, {
             upstream: name,
@@ -114,7 +114,7 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
         onPartEnd: () => sink.endPart(),
       });
       try {
-        for await (const chunk of res) await parser.write(chunk as Buffer);
+        for await (const chunk of res.body) await parser.write(chunk);
         parser.end();
       } catch (e) {
         if (e instanceof MultipartError)
