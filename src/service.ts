@@ -140,7 +140,13 @@ async function startParts(
     log: log.child({ part: 'guest' }),
     rateLimit: rateLimiter(config.limits),
   };
-  const obs = new Observability({ inventory, hub, images, rejectedFiles: () => inventory.source.rejected?.size ?? 0 });
+  const obs = new Observability({
+    inventory,
+    hub,
+    images,
+    rejectedFiles: () => inventory.source.rejected?.size ?? 0,
+    sourceDegraded: () => (inventory.source.unreachable || inventory.source.degraded?.length ? 1 : 0),
+  });
   const guestMetrics = obs.guestObserver(log.child({ part: 'guest' }), config.log.requests === 'all');
   const limits = listenerLimits(config.limits, raiseFdLimit(), obs, log.child({ part: 'limits' }));
   const guestApp = createGuestApp(deps, guestMetrics);

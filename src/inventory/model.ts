@@ -74,4 +74,6 @@ export interface InventorySource {
   readonly rejected?: ReadonlySet<string>;
   /** Why the backing server cannot be reached right now (LXD/Incus source), or undefined. */
   readonly unreachable?: string | undefined;
+  /** Other reasons the source serves from last known state (a cluster member in error), or empty. */
+  readonly degraded?: readonly string[];
 }

@@ -10,6 +10,8 @@ import { envelopeError, envelopeMetadata, type InstancePut, type LxdInstance } f
 export interface ServerInfo {
   readonly extensions: ReadonlySet<string>;
   readonly serverName: string | undefined;
+  /** Part of a cluster (`environment.server_clustered`): instances then carry their member's name. */
+  readonly clustered: boolean;
 }
 
 const instanceUrl = (project: string, name: string): string =>
@@ -62,12 +64,25 @@ export class LxdClient {
 
   async info(): Promise<ServerInfo> {
     const { metadata } = await this.#json('GET', '/1.0');
-    const m = (metadata ?? {}) as { api_extensions?: unknown; environment?: { server_name?: unknown } };
+    const m = (metadata ?? {}) as {
+      api_extensions?: unknown;
+      environment?: { server_name?: unknown; server_clustered?: unknown };
+    };
     const ext = Array.isArray(m.api_extensions)
       ? m.api_extensions.filter((x): x is string => typeof x === 'string')
       : [];
     const name = m.environment?.server_name;
-    return { extensions: new Set(ext), serverName: typeof name === 'string' ? name : undefined };
+    return {
+      extensions: new Set(ext),
+      serverName: typeof name === 'string' ? name : undefined,
+      clustered: m.environment?.server_clustered === true,
+    };
+  }
+
+  /** Whether `name` is a member of the server's cluster (`GET /1.0/cluster/members/<name>`). */
+  async isMember(name: string): Promise<boolean> {
+    const { status } = await this.#json('GET', `/1.0/cluster/members/${encodeURIComponent(name)}`);
+    return status !== 404;
   }
 
   /** Every instance with expanded config and devices: one project, or all (`projectQuery`). */

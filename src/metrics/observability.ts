@@ -33,6 +33,8 @@ export interface ObservedParts {
   readonly images: { stats(): CacheStats };
   /** Inventory files currently refused (parse errors, unsafe files, duplicates). */
   readonly rejectedFiles?: () => number;
+  /** 1 while the inventory source is degraded (server unreachable, cluster member in error), else 0. */
+  readonly sourceDegraded?: () => number;
 }
 
 /** Records one guest request (the guest surface calls it per request). */
@@ -103,6 +105,12 @@ export class Observability {
       'guestgate_inventory_rejected_files',
       'Inventory files refused right now (see the log for why).',
       () => parts.rejectedFiles?.() ?? 0,
+    );
+    sampledGauge(
+      r,
+      'guestgate_inventory_source_degraded',
+      '1 while the inventory source serves from last known state (server unreachable, cluster member in error).',
+      () => parts.sourceDegraded?.() ?? 0,
     );
     sampledGauge(
       r,

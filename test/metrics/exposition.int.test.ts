@@ -68,6 +68,7 @@ describe('/metrics', () => {
       ['guestgate_cache_misses_total', 'counter'],
       ['guestgate_cache_evictions_total', 'counter'],
       ['guestgate_inventory_rejected_files', 'gauge'],
+      ['guestgate_inventory_source_degraded', 'gauge'],
       ['guestgate_guest_requests_total', 'counter'],
       ['guestgate_guest_request_duration_seconds', 'histogram'],
       ['guestgate_admin_requests_total', 'counter'],

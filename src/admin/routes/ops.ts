@@ -11,6 +11,7 @@ export const healthz = (deps: AdminDeps) => (ctx: Context) => {
     reasons.push(`${rejected.size} inventory file(s) rejected: ${[...rejected].sort().join(', ')} (see the log)`);
   const unreachable = deps.inventory.source.unreachable;
   if (unreachable) reasons.push(`inventory source unreachable: ${unreachable}`);
+  reasons.push(...(deps.inventory.source.degraded ?? []));
   ctx.body = {
     status: reasons.length ? 'degraded' : 'ok',
     instances: deps.inventory.size,

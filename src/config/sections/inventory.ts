@@ -1,4 +1,4 @@
-import { bool, duration, obj, oneOf, opt, size, ValidationError, type Validator } from '../validate.ts';
+import { bool, duration, obj, oneOf, opt, size, str, ValidationError, type Validator } from '../validate.ts';
 import { path, type PathContext } from '../paths.ts';
 import { checkUrlCredentials, lxdEndpointFields } from './lxd-endpoint.ts';
 
@@ -25,6 +25,12 @@ const lxdSource = (ctx: PathContext) =>
     ...lxdEndpointFields(ctx),
     /** Also serve the instances of every project (default: only `project`). */
     all_projects: opt(bool(), false),
+    /**
+     * This gateway's cluster member: only instances whose `location` is this member are tied to local
+     * processes. Default: the server's own `server_name` when it is clustered (a gateway on each member,
+     * talking to its own daemon, needs nothing); set it when reaching the cluster through another member.
+     */
+    member: opt(str({ nonEmpty: true })),
   });
 
 export type DirSourceConfig = ReturnType<ReturnType<typeof dirSource>>;

@@ -23,6 +23,7 @@ export function createSource(cfg: InventoryConfig, log: Logger): InventorySource
         endpoint: endpointOf(cfg),
         project: cfg.project,
         allProjects: cfg.all_projects,
+        member: cfg.member,
         log,
       });
   }

@@ -10,9 +10,12 @@ import type { ReadyState } from '../../state/ready.ts';
 import { LatestWriter } from './lxd/latest-writer.ts';
 import { instanceKey, type ChangeListener, type InitLiveness, type Instance, type InventorySource } from '../model.ts';
 import { LxdClient } from '../../lxd/client.ts';
+import { lostReason, placementOf, remoteView } from './lxd/member.ts';
+import { learnMember } from './lxd/membership.ts';
 import { EventStream } from './lxd/event-stream.ts';
 import { KeyedWork } from './lxd/keyed-work.ts';
-import { eventAction, type EventAction, type LxdEvent } from './lxd/events.ts';
+import { eventAction, type LxdEvent } from './lxd/events.ts';
+import { type Work, workFor } from './lxd/work.ts';
 import { GUEST_API_NAMES, instanceFromLxd, isRunning, profilesOf, type LxdInstance } from './lxd/map.ts';
 
 export interface LxdSourceOptions {
@@ -20,6 +23,8 @@ export interface LxdSourceOptions {
   readonly endpoint: Endpoint;
   readonly project: string;
   readonly allProjects: boolean;
+  /** This gateway's cluster member (`inventory.member`); default: the server's own name when clustered. */
+  readonly member?: string | undefined;
   readonly log: Logger;
   /** Reconnect backoff (default 250 ms doubling to 15 s). */
   readonly backoff?: { readonly minMs: number; readonly maxMs: number };
@@ -29,12 +34,10 @@ interface Known {
   readonly instance: Instance;
   readonly profiles: readonly string[];
 }
-
-type Work =
-  | { readonly kind: 'resync' }
-  /** `samePid`: the event cannot have changed the init pid (a config/device update). */
-  | { readonly kind: 'reread'; readonly project: string; readonly name: string; readonly samePid?: boolean }
-  | { readonly kind: 'remove'; readonly project: string; readonly name: string };
+/** An instance of this member that the cluster reports in `Error`: its last known record is kept. */
+interface Lost {
+  readonly lost: string;
+}
 
 const STATE_READS_IN_PARALLEL = 8;
 const READY_KEY = 'volatile.last_state.ready';
@@ -59,10 +62,23 @@ export class LxdSource implements InventorySource {
   #onChange: ChangeListener = () => {};
   #liveInit: InitLiveness = () => false;
   #readyInLxd = false;
+  #member: string | undefined;
+  /** Keys of this member's instances served from last known state (the cluster reports them in Error). */
+  readonly #lost = new Set<string>();
   readonly #events: EventStream;
   /** Why the server cannot be reached right now (for /healthz), or undefined. */
   get unreachable(): string | undefined {
     return this.#events.unreachable;
+  }
+
+  /** This gateway's cluster member; undefined on a standalone server (every instance is local). */
+  get member(): string | undefined {
+    return this.#member;
+  }
+
+  /** Why some instances are served from last known state (for /healthz), or nothing. */
+  get degraded(): readonly string[] {
+    return this.#lost.size === 0 ? [] : [lostReason(this.#member, this.#lost)];
   }
 
   constructor(opts: LxdSourceOptions) {
@@ -102,6 +118,10 @@ export class LxdSource implements InventorySource {
       );
     });
     this.#readyInLxd = info.extensions.has('instance_ready_state');
+    this.#member = await learnMember(this.#client, this.#opts.member, info, this.kind).catch((e: unknown) => {
+      this.#client.close();
+      throw e;
+    });
     // Subscribe before listing, so no change between the two is missed.
     await this.#events.connect().catch((e: unknown) => {
       this.#client.close();
@@ -113,11 +133,17 @@ export class LxdSource implements InventorySource {
         },
       );
     });
-    for (const k of await this.#readAll()) this.#known.set(k.instance.key, k);
+    for (const k of (await this.#readAll()).known) this.#known.set(k.instance.key, k);
     this.#onChange = onChange;
     this.#work.start();
     this.#log.info(
-      { where: this.#client.where, instances: this.#known.size, ready_in_server: this.#readyInLxd },
+      {
+        where: this.#client.where,
+        instances: this.#known.size,
+        member: this.#member ?? '(standalone)',
+        local: [...this.#known.values()].filter((k) => k.instance.identity.cgroup !== undefined).length,
+        ready_in_server: this.#readyInLxd,
+      },
       'LXD inventory loaded',
     );
     return [...this.#known.values()].map((k) => k.instance);
@@ -158,40 +184,8 @@ export class LxdSource implements InventorySource {
 
   /** Feed one event (from the websocket; exposed for tests). */
   handleEvent(e: LxdEvent): void {
-    const a: EventAction = eventAction(e, (p) => this.#opts.allProjects || p === this.#opts.project);
-    switch (a.kind) {
-      case 'ignore':
-        return;
-      case 'reread':
-        void this.#work.enqueue(instanceKey(a.project, a.name), {
-          kind: 'reread',
-          project: a.project,
-          name: a.name,
-          samePid: a.samePid,
-        });
-        return;
-      case 'remove':
-        void this.#work.enqueue(instanceKey(a.project, a.name), { kind: 'remove', project: a.project, name: a.name });
-        return;
-      case 'rename':
-        void this.#work.enqueue(instanceKey(a.project, a.oldName), {
-          kind: 'remove',
-          project: a.project,
-          name: a.oldName,
-        });
-        void this.#work.enqueue(instanceKey(a.project, a.name), { kind: 'reread', project: a.project, name: a.name });
-        return;
-      case 'profile':
-        for (const k of this.#known.values())
-          if (k.instance.project === a.project && k.profiles.includes(a.profile))
-            void this.#work.enqueue(k.instance.key, {
-              kind: 'reread',
-              project: a.project,
-              name: k.instance.name,
-              samePid: true,
-            });
-        return;
-    }
+    const a = eventAction(e, (p) => this.#opts.allProjects || p === this.#opts.project);
+    for (const [id, w] of workFor(a, this.#known.values())) void this.#work.enqueue(id, w);
   }
 
   async #run(w: Work): Promise<void> {
@@ -204,17 +198,19 @@ export class LxdSource implements InventorySource {
         m &&
         (await this.#toKnown(m, w.project, w.samePid ? this.#known.get(key)?.instance.identity.initPid : undefined));
       if (!k) return this.#forget(key, seq);
+      if ('lost' in k) return this.#keepLost(k.lost, seq);
       return this.#record(k, seq);
     }
     const all = await this.#readAll();
-    const present = new Set(all.map((k) => k.instance.key));
+    const present = new Set([...all.known.map((k) => k.instance.key), ...all.lost]);
     for (const key of [...this.#known.keys()]) if (!present.has(key)) this.#forget(key, seq);
-    for (const k of all) this.#record(k, seq);
+    for (const key of all.lost) this.#keepLost(key, seq);
+    for (const k of all.known) this.#record(k, seq);
   }
 
-  async #readAll(): Promise<Known[]> {
+  async #readAll(): Promise<{ known: Known[]; lost: string[] }> {
     const list = await this.#client.list(this.#projectQuery);
-    const out: (Known | undefined)[] = new Array(list.length);
+    const out: (Known | Lost | undefined)[] = new Array(list.length);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < list.length) {
@@ -223,7 +219,10 @@ export class LxdSource implements InventorySource {
       }
     };
     await Promise.all(Array.from({ length: Math.min(STATE_READS_IN_PARALLEL, list.length) }, worker));
-    return out.filter((k): k is Known => k !== undefined);
+    const known: Known[] = [];
+    const lost: string[] = [];
+    for (const k of out) if (k) 'lost' in k ? lost.push(k.lost) : known.push(k);
+    return { known, lost };
   }
 
   /**
@@ -231,16 +230,28 @@ export class LxdSource implements InventorySource {
    * costs LXD far more than the instance itself) when the event cannot have changed it and the
    * inventory still holds that very process by a pidfd (a pid alone proves nothing: it may be reused).
    */
-  async #toKnown(m: LxdInstance, project: string, knownPid?: number): Promise<Known | undefined> {
+  async #toKnown(m: LxdInstance, project: string, knownPid?: number): Promise<Known | Lost | undefined> {
     const p = typeof m.project === 'string' && m.project !== '' ? m.project : project;
+    const key = typeof m.name === 'string' ? instanceKey(p, m.name) : undefined;
+    // Cluster: another member's pid names a process on another host; never ask for it, never index it.
+    const place = placementOf(m, this.#member);
+    if (place === 'lost' && key !== undefined && this.#known.has(key)) return { lost: key };
     let pid: number | undefined;
-    if (m.type !== 'virtual-machine' && isRunning(m) && typeof m.name === 'string')
+    if (place === 'local' && m.type !== 'virtual-machine' && isRunning(m) && key !== undefined)
       pid =
-        knownPid !== undefined && this.#liveInit(instanceKey(p, m.name), knownPid)
+        knownPid !== undefined && this.#liveInit(key, knownPid)
           ? knownPid
-          : await this.#client.initPid(p, m.name);
+          : await this.#client.initPid(p, String(m.name));
     const instance = instanceFromLxd(m, project, pid, GUEST_API_NAMES[this.kind]);
-    return instance && { instance, profiles: profilesOf(m) };
+    return instance && { instance: place === 'local' ? instance : remoteView(instance), profiles: profilesOf(m) };
+  }
+
+  /** The cluster reports this member's instance in Error (its daemon is down): keep what was known. */
+  #keepLost(key: string, seq: number): void {
+    if (!this.#fresh(key, seq)) return;
+    if (!this.#lost.has(key))
+      this.#log.warn({ instance: key, member: this.#member }, 'member in error: keeping last known state');
+    this.#lost.add(key);
   }
 
   /** Reads may overlap (a resync and an event's re-read): the one that started last wins. */
@@ -252,6 +263,7 @@ export class LxdSource implements InventorySource {
 
   #record(k: Known, seq: number): void {
     if (!this.#fresh(k.instance.key, seq)) return;
+    this.#lost.delete(k.instance.key);
     const before = this.#known.get(k.instance.key);
     this.#known.set(k.instance.key, k);
     if (before && JSON.stringify(before.instance) === JSON.stringify(k.instance)) return;
@@ -260,6 +272,7 @@ export class LxdSource implements InventorySource {
 
   #forget(key: string, seq: number): void {
     if (!this.#fresh(key, seq)) return;
+    this.#lost.delete(key);
     const before = this.#known.get(key);
     if (!before) return;
     this.#known.delete(key);
