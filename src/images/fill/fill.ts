@@ -1,43 +1,23 @@
 // One transfer of one image from an upstream into the cache: every byte is hashed as it streams
 // into a tmp file (opened 'wx+'), each part is fsynced, and only when the combined sha256 equals
 // the fingerprint are the tmp files renamed to their content addresses. Any failure or abort
-// removes the tmp files. Guests attached to the fill read the tmp file while it grows; the very
-// last byte is released only after verification, so a bad transfer never looks complete.
+// removes the tmp files. Guests attached to the fill get the bytes still held in memory, else read
+// the tmp file; the very last byte is released only after verification, so a bad transfer never
+// looks complete.
 import { open, rm } from 'node:fs/promises';
 import { GuestgateError, isGuestgateError } from '../../errors.ts';
-import { commitBlob, tmpName, type LiveTmp, type StoreModes } from '../store/blobs.ts';
-import {
-  nextPartRoles,
-  partsKind,
-  wholeSeconds,
-  type ImageKind,
-  type ImageType,
-  type ManifestPart,
-} from '../store/manifest.ts';
+import { commitBlob, tmpName } from '../store/blobs.ts';
+import { nextPartRoles, wholeSeconds, type ImageKind, type ImageType, type ManifestPart } from '../store/manifest.ts';
 import type { PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
 import { appendChunk, diskRoom, finishPart, heldBytes, newPart, syncPart, type FillPart } from './part.ts';
 import { toUpstreamError } from './upstream-error.ts';
 import { streamHasher, type StreamHasher } from './hasher.ts';
 import { assertImage } from '../inspect.ts';
+import type { FillResult, FillState, FillStore } from './types.ts';
+import { assertComplete, assertDigest } from './verify.ts';
 export type { FillPart } from './part.ts';
 
-export type FillState = 'running' | 'verified' | 'failed';
-
-export interface FillResult {
-  readonly kind: ImageKind;
-  readonly type: ImageType;
-  readonly parts: readonly ManifestPart[];
-  readonly upstream: string;
-  readonly image: UpstreamImage;
-}
-
-/** Where a fill writes: the cache folder and the modes of what it creates there. */
-export interface FillStore {
-  readonly cacheDir: string;
-  readonly modes: StoreModes;
-  /** A running service's register of tmp files in use (absent offline, where the lock excludes others). */
-  readonly live?: LiveTmp;
-}
+export type { FillResult, FillState, FillStore } from './types.ts';
 
 export class Fill {
   readonly fingerprint: string;
@@ -256,20 +236,9 @@ export class Fill {
 
   async #verifyAndCommit(upstream: string, image: UpstreamImage): Promise<FillResult> {
     const roles = this.#parts.map((p) => p.role);
-    const kind: ImageKind | undefined = partsKind(roles);
-    if (!this.#parts.every((p) => p.ended) || !kind)
-      throw new GuestgateError('E_UPSTREAM', `incomplete image from ${upstream} (${roles.join(',') || 'no parts'})`, {
-        fingerprint: this.fingerprint,
-        upstream,
-      });
+    const kind = assertComplete(this.#parts, this.fingerprint, upstream);
     const found = await this.#combined!.digest();
-    if (found !== this.fingerprint)
-      throw new GuestgateError('E_INTEGRITY', `sha256 mismatch for image from ${upstream}`, {
-        fingerprint: this.fingerprint,
-        expected: this.fingerprint,
-        found,
-        upstream,
-      });
+    assertDigest(found, this.fingerprint, upstream);
     for (const p of this.#parts) await syncPart(p);
     // Same check as an import: a fingerprint-correct file that is no LXD image is never committed.
     await assertImage(
