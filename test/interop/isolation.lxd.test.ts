@@ -57,7 +57,12 @@ const get = async (c: Container, path: string, uid?: number) => {
     uid === undefined ? curl : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...curl];
   const r = await c.exec(argv);
   expect(r.code, r.stderr).toBe(0);
-  return parseDump(r.stdout)!;
+  const d = parseDump(r.stdout);
+  if (!d)
+    throw new Error(
+      `${c.name}: no HTTP answer to ${path} (curl exit 0); stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`,
+    );
+  return d;
 };
 
 describe('isolation between containers on one guestgate socket', () => {

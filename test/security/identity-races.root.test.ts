@@ -11,6 +11,7 @@ import { readCallerFacts } from '../../src/identity/facts.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { createNamespace, curlIn, parseHttp, type TestNamespace } from '../helpers/namespaces.ts';
 import { Forker, PYTHON, pidnsOfPid, reuseBy, script } from './pid-reuse.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const RACES = Number(process.env.GUESTGATE_SECURITY_RACES ?? 2000);
 const USERNS = { hostBase: 100000, count: 65536 }; // LXD's default shared map: every root is host uid 100000
@@ -98,6 +99,15 @@ describe('identity under pid and namespace recycling', () => {
     try {
       while (!(await reuseBy(stalePid, inC, c.pidns))) {
         await inC.ask('kill');
+        // On a busy machine another suite's process may hold the pid for a while: wait until it is free.
+        if (pidnsOfPid(stalePid) !== undefined)
+          await waitFor(
+            `pid ${stalePid} (held by another process) to be free`,
+            () => pidnsOfPid(stalePid) === undefined,
+            {
+              ms: 120_000,
+            },
+          );
         if (++tries > 200) throw new Error(`pid ${stalePid} could not be handed to instance stale-c in 200 tries`);
       }
       // B's stale init_pid now names a process of C. Admin edit of B, SIGHUP reload, re-index:
