@@ -33,7 +33,7 @@ export function cacheSettings(configFile: string): CacheSettings {
 }
 
 /** The running gateway's admin client, or undefined when nothing answers on its socket. */
-export async function runningGateway(s: CacheSettings): Promise<AdminClient | undefined> {
+export async function runningGateway(s: Pick<CacheSettings, 'adminSocket'>): Promise<AdminClient | undefined> {
   if (!s.adminSocket) return undefined;
   const c = new AdminClient(s.adminSocket);
   try {

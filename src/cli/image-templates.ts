@@ -14,23 +14,13 @@ import { loadImageTemplates } from '../templates/load-image.ts';
 import type { TemplateSet } from '../templates/model.ts';
 import { fromWire } from '../templates/wire.ts';
 import { cacheSettings, runningGateway } from './cache-access.ts';
-import { AdminClient } from './client.ts';
+import type { AdminClient } from './client.ts';
 import { DEFAULT_CONFIG } from './common.ts';
 
 export interface CacheLookup {
   /** Admin socket of the gateway (--admin); else $GUESTGATE_ADMIN; else the config's. */
   readonly admin?: string | undefined;
   readonly config?: string | undefined;
-}
-
-async function answers(c: AdminClient): Promise<AdminClient | undefined> {
-  try {
-    await c.call('GET', '/healthz');
-    return c;
-  } catch (e) {
-    if (isGuestgateError(e, 'E_UNAVAILABLE')) return undefined;
-    throw e;
-  }
 }
 
 async function online(c: AdminClient, fp: string): Promise<TemplateSet | undefined> {
@@ -61,11 +51,8 @@ export async function cachedImageTemplates(fp: string, o: CacheLookup): Promise<
   const file = o.config ?? DEFAULT_CONFIG;
   const settings = existsSync(file) ? cacheSettings(file) : undefined;
   const explicit = o.admin ?? process.env.GUESTGATE_ADMIN;
-  const gw = explicit
-    ? await answers(new AdminClient(explicit))
-    : settings
-      ? await runningGateway(settings)
-      : undefined;
+  const gw =
+    explicit || settings ? await runningGateway({ adminSocket: explicit ?? settings?.adminSocket }) : undefined;
   const set = gw ? await online(gw, fp) : settings ? await offline(settings.cacheDir, fp) : undefined;
   return set?.entries.length ? set : undefined;
 }
