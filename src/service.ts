@@ -246,8 +246,13 @@ async function startParts(
     stop: async (opts = {}) => {
       // Stop accepting on every listener first, then let image exports in flight finish
       // (images.drain_timeout); connections already open are served meanwhile.
+      // A connection accepted just before is still answered: wait until no caller waits for an answer
+      // (at most its header deadline), so that the close below cuts only event streams.
       for (const l of listeners) l.stopAccepting();
-      await images.drain(config.images.drain_timeout);
+      await Promise.all([
+        images.drain(config.images.drain_timeout),
+        ...listeners.map((l) => l.settled(config.limits.header_timeout + 1000)),
+      ]);
       const keepSocket = opts.handover === true;
       await Promise.all([admin?.close({ keepSocket }), nocloud?.close()]);
       hostEvents.close();

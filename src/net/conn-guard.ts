@@ -37,10 +37,19 @@ export interface ConnGuardOptions extends ListenerLimits {
   keyOf(socket: Socket): CallerKey;
 }
 
+/** Node's whole-request deadline (its default); raised to the header timeout when that is longer,
+ * since Node refuses a headersTimeout above requestTimeout. */
+const REQUEST_TIMEOUT_MS = 300_000;
+
 /** Node's per-server timeouts matching the guard (pass into createServer). */
 export const serverTimeouts = (l: ListenerLimits | undefined) =>
   l
-    ? { headersTimeout: l.headerTimeoutMs, keepAliveTimeout: l.idleTimeoutMs, connectionsCheckingInterval: 1000 }
+    ? {
+        headersTimeout: l.headerTimeoutMs,
+        requestTimeout: Math.max(REQUEST_TIMEOUT_MS, l.headerTimeoutMs),
+        keepAliveTimeout: l.idleTimeoutMs,
+        connectionsCheckingInterval: 1000,
+      }
     : { headersTimeout: 10_000, keepAliveTimeout: 30_000 };
 
 interface Tracked {

@@ -31,6 +31,8 @@ export async function startGateway(
     logStream?: NodeJS.WritableStream;
     /** Extra `inventory:` keys (e.g. settle, max_file_size). */
     inventory?: Record<string, unknown>;
+    /** `limits:` keys (header_timeout, caps, rate). */
+    limits?: Record<string, unknown>;
     /** Restart on the folders of a gateway closed with { keep: true } (same inventory and state). */
     dir?: string;
   } = {},
@@ -53,6 +55,7 @@ export async function startGateway(
     // settle 100ms keeps the suite quick; test/security uses the default where it matters.
     inventory: { source: 'dir', dir: inv, debounce: '10ms', settle: '100ms', ...opts.inventory },
     ...(opts.images ? { images: opts.images } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
     log: { level: opts.logLevel ?? 'silent' },
   });
   writeFileSync(file, cfgText);

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Context } from 'koa';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Resolved } from '../../inventory/inventory.ts';
+import { longLived } from '../../net/graceful.ts';
 import type { GuestDeps } from '../deps.ts';
 import { parseTypeFilter } from '../events/encode.ts';
 import { BoundedSender } from '../events/sender.ts';
@@ -22,6 +23,7 @@ export function streamEvents(deps: GuestDeps) {
     ctx.status = 200; // what the preamble says (metrics read it; nothing is sent by Koa)
     ctx.respond = false; // the connection is ours now
     const socket = ctx.req.socket;
+    longLived(socket); // a stop does not wait for it to end
     socket.setTimeout(0);
     socket.write(STREAM_PREAMBLE);
     const sender = new BoundedSender(
