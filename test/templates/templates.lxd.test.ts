@@ -72,18 +72,30 @@ function replay(root: string, instance: Instance, triggers: readonly Trigger[]):
   for (const t of triggers) writeRendered(root, renderTrigger(set, instance, t));
 }
 
+const END = '<end of file>';
+
+/**
+ * A target's mode and content in the container (undefined: absent). `lxc exec` of LXD 5.0.2 can end
+ * with exit 0 before all of its output arrived (seen once in a full run: an empty stdout for a file
+ * that the next read showed whole), so the output ends with a marker and is read again without it.
+ */
+async function readInContainer(name: string, path: string): Promise<string | undefined> {
+  const script = `test -e "$1" || exit 3; stat -c %a "$1" && cat "$1" && printf '%s' '${END}'`;
+  let last = '';
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const r = await existingContainer(name).exec(['sh', '-c', script, 'sh', path]);
+    if (r.code === 3) return undefined;
+    if (r.code === 0 && r.stdout.endsWith(END)) return r.stdout.slice(0, -END.length);
+    last = `exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
+  }
+  throw new Error(`reading ${path} in ${name}: 5 attempts, none complete; last: ${last}`);
+}
+
 /** Every template target: content and mode in the container vs the shadow rootfs. */
 async function compare(name: string, root: string): Promise<string[]> {
-  const c = existingContainer(name);
   const diffs: string[] = [];
   for (const e of set.entries) {
-    const inC = await c.exec([
-      'sh',
-      '-c',
-      'test -e "$1" && stat -c %a "$1" && cat "$1"',
-      'sh',
-      e.path.startsWith('/') ? e.path : `/${e.path}`,
-    ]);
+    const theirs = await readInContainer(name, e.path.startsWith('/') ? e.path : `/${e.path}`);
     let mine: string | undefined;
     try {
       const t = targetIn(root, e.path);
@@ -92,7 +104,6 @@ async function compare(name: string, root: string): Promise<string[]> {
     } catch {
       mine = undefined;
     }
-    const theirs = inC.code === 0 ? inC.stdout : undefined;
     tally.compared++;
     if (theirs === mine) tally.identical++;
     else diffs.push(`${name}:${e.path}: LXD ${JSON.stringify(theirs)} guestgate ${JSON.stringify(mine)}`);
