@@ -1,0 +1,90 @@
+// /healthz of a gateway fronting the real LXD 5.0.2 through a unix-socket proxy: ok while LXD answers,
+// "degraded" with the reason (the server, unreachable) once the proxy is cut, ok again once it is back.
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { startService, type Service } from '../../src/service.ts';
+import { http } from '../helpers/service.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { LXD_SOCKET, requireLxd } from '../interop/lxd-gateway.ts';
+
+/** Forwards to LXD's socket until cut; `listen()` again restores it (as when LXD restarts). */
+class SocketProxy {
+  #server: Server | undefined;
+  readonly #conns = new Set<Socket>();
+  readonly path: string;
+  constructor(path: string) {
+    this.path = path;
+  }
+  listen(): Promise<void> {
+    this.#server = createServer((c) => {
+      const up = createConnection(LXD_SOCKET);
+      this.#conns.add(c).add(up);
+      c.pipe(up).pipe(c);
+      const drop = (): void => {
+        for (const s of [c, up]) {
+          s.destroy();
+          this.#conns.delete(s);
+        }
+      };
+      c.on('error', drop).on('close', drop);
+      up.on('error', drop).on('close', drop);
+    });
+    return new Promise((r) => this.#server!.listen(this.path, r));
+  }
+  cut(): Promise<void> {
+    for (const c of this.#conns) c.destroy();
+    this.#conns.clear();
+    return new Promise((r) => (this.#server ? this.#server.close(() => r()) : r()));
+  }
+}
+
+let dir = '';
+let proxy: SocketProxy;
+let svc: Service | undefined;
+
+beforeAll(async () => {
+  await requireLxd();
+  dir = mkdtempSync(join(tmpdir(), 'ggop-health-'));
+  proxy = new SocketProxy(join(dir, 'lxd.socket'));
+  await proxy.listen();
+  const file = join(dir, 'guestgate.yaml');
+  const text = yaml.dump({
+    runtime_dir: join(dir, 'run'),
+    state_dir: join(dir, 'state'),
+    inventory: { source: 'lxd', socket: proxy.path },
+  });
+  svc = await startService(parseConfig(text, file), pino({ level: 'silent' }));
+});
+
+afterAll(async () => {
+  await svc?.stop();
+  await proxy?.cut();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const health = async (): Promise<{ status: string; reasons?: string[] }> =>
+  (await http(join(dir, 'run', 'admin.sock'), 'GET', '/healthz')).json();
+
+/** The value of guestgate_inventory_source_degraded on /metrics. */
+const degradedGauge = async (): Promise<string | undefined> =>
+  (await http(join(dir, 'run', 'admin.sock'), 'GET', '/metrics')).text.match(
+    /^guestgate_inventory_source_degraded (\S+)$/m,
+  )?.[1];
+
+it('degraded naming the unreachable server while it is away, ok once it is back', async () => {
+  expect(await health()).toMatchObject({ status: 'ok' });
+  await proxy.cut();
+  await waitFor('degraded', async () => (await health()).status === 'degraded', { ms: 60_000, every: 50 });
+  const h = await health();
+  expect(h.reasons).toEqual([expect.stringMatching(new RegExp(`^inventory source unreachable: unix:${proxy.path}`))]);
+  expect(await degradedGauge()).toBe('1');
+  await proxy.listen();
+  await waitFor('ok again', async () => (await health()).status === 'ok', { ms: 60_000, every: 50 });
+  expect(await degradedGauge()).toBe('0');
+}, 180_000);
