@@ -11,7 +11,7 @@ import type { Observability } from '../metrics/observability.ts';
 /** The slice of the image service the admin API uses. */
 export type AdminImages = Pick<
   ImageService,
-  'list' | 'cacheDir' | 'stats' | 'importStream' | 'resolve' | 'remove' | 'pin' | 'verify' | 'gc'
+  'list' | 'cacheDir' | 'stats' | 'health' | 'importStream' | 'resolve' | 'remove' | 'pin' | 'verify' | 'gc'
 >;
 
 export interface AdminDeps {

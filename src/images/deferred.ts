@@ -51,6 +51,7 @@ export function deferredImageService(
     gc: async () => (await real).gc(),
     pin: async (fp, pinned) => (await real).pin(fp, pinned),
     stats: () => ready?.stats() ?? EMPTY,
+    health: () => ready?.health() ?? [],
     drain: async (ms) => ready?.drain(ms),
     close: async () => {
       abort();

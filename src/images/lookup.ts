@@ -45,6 +45,8 @@ export class Lookup {
   readonly #gen: number[];
   readonly #ttl: number;
   #upstreamErrors = 0;
+  /** Per upstream name: why its last query failed (absent once a query succeeds). */
+  readonly #down = new Map<string, string>();
 
   constructor(catalog: Catalog, upstreams: readonly Upstream[], log: Logger, ttlMs = 5_000) {
     this.#catalog = catalog;
@@ -66,6 +68,11 @@ export class Lookup {
   /** Failed upstream queries so far (unreachable, bad answers). */
   get upstreamErrors(): number {
     return this.#upstreamErrors;
+  }
+
+  /** Health reasons: each upstream whose last query failed, with why. */
+  get unreachable(): string[] {
+    return [...this.#down].map(([name, why]) => `image upstream "${name}" unreachable: ${why}`);
   }
 
   async lookup(input: string, mode: 'prefix' | 'exact'): Promise<ImageRef | undefined> {
@@ -153,10 +160,17 @@ export class Lookup {
     const forget = (): void => {
       if (this.#found.peek(key) === p) this.#found.delete(key);
     };
-    p.then(() => {
-      if (keep === 0 || this.#gen[i] !== gen) forget();
-      else if (this.#found.peek(key) === p) this.#found.set(key, p, { ttl: keep });
-    }, forget);
+    p.then(
+      () => {
+        this.#down.delete(u.name);
+        if (keep === 0 || this.#gen[i] !== gen) forget();
+        else if (this.#found.peek(key) === p) this.#found.set(key, p, { ttl: keep });
+      },
+      (e: Error) => {
+        if (!isGuestgateError(e, 'E_IMAGE_AMBIGUOUS')) this.#down.set(u.name, e.message);
+        forget();
+      },
+    );
     return p;
   }
 

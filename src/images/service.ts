@@ -167,6 +167,7 @@ async function open(
         upstreamErrors: lookup.upstreamErrors + f.upstreamErrors,
       };
     },
+    health: () => lookup.unreachable,
     async drain(timeoutMs) {
       closed = true;
       const running = () =>

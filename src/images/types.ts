@@ -58,6 +58,8 @@ export interface ImageService {
   gc(): Promise<StepReport[]>;
   pin(fingerprint: string, pinned: boolean): Promise<ImageInfo | undefined>;
   stats(): ImageStats;
+  /** Why the service is degraded (each image upstream whose last query failed); empty when healthy. */
+  health(): string[];
   /** Stopping: new exports are refused; resolves when those in flight ended, or after `timeoutMs` (logs what still runs). */
   drain(timeoutMs: number): Promise<void>;
   readonly cacheDir: string;

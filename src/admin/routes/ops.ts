@@ -12,6 +12,7 @@ export const healthz = (deps: AdminDeps) => (ctx: Context) => {
   const unreachable = deps.inventory.source.unreachable;
   if (unreachable) reasons.push(`inventory source unreachable: ${unreachable}`);
   reasons.push(...(deps.inventory.source.degraded ?? []));
+  reasons.push(...deps.images.health());
   ctx.body = {
     status: reasons.length ? 'degraded' : 'ok',
     instances: deps.inventory.size,
