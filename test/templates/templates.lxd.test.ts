@@ -72,23 +72,13 @@ function replay(root: string, instance: Instance, triggers: readonly Trigger[]):
   for (const t of triggers) writeRendered(root, renderTrigger(set, instance, t));
 }
 
-const END = '<end of file>';
-
-/**
- * A target's mode and content in the container (undefined: absent). `lxc exec` of LXD 5.0.2 can end
- * with exit 0 before all of its output arrived (seen once in a full run: an empty stdout for a file
- * that the next read showed whole), so the output ends with a marker and is read again without it.
- */
+/** A target's mode and content in the container (undefined: absent). */
 async function readInContainer(name: string, path: string): Promise<string | undefined> {
-  const script = `test -e "$1" || exit 3; stat -c %a "$1" && cat "$1" && printf '%s' '${END}'`;
-  let last = '';
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    const r = await existingContainer(name).exec(['sh', '-c', script, 'sh', path]);
-    if (r.code === 3) return undefined;
-    if (r.code === 0 && r.stdout.endsWith(END)) return r.stdout.slice(0, -END.length);
-    last = `exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
-  }
-  throw new Error(`reading ${path} in ${name}: 5 attempts, none complete; last: ${last}`);
+  const script = 'test -e "$1" || exit 3; stat -c %a "$1" && cat "$1"';
+  const r = await existingContainer(name).exec(['sh', '-c', script, 'sh', path]);
+  if (r.code === 3) return undefined;
+  if (r.code !== 0) throw new Error(`reading ${path} in ${name}: exit ${r.code}: ${r.stderr}`);
+  return r.stdout;
 }
 
 /** Every template target: content and mode in the container vs the shadow rootfs. */
