@@ -2,11 +2,11 @@
 // with init pid and cgroup (also in another project), kept current from lifecycle events (config, stop,
 // rename, start, profile, delete), and a full resync after the event stream was lost (a proxy in front of
 // LXD's socket is cut and restored, as when LXD restarts).
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { SocketProxy } from './socket-proxy.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Instance, InventoryChange } from '../../src/inventory/model.ts';
 import { LxdSource } from '../../src/inventory/sources/lxd.ts';
@@ -15,37 +15,6 @@ import { LXD_SOCKET, requireLxd } from './lxd-gateway.ts';
 
 const log = pino({ level: process.env.GG_LOG ?? 'silent' });
 const PROJECT = 'gg-proj';
-
-/** A unix socket that forwards to LXD's; `cut()` drops every connection and stops listening. */
-class SocketProxy {
-  readonly path: string;
-  #server: Server | undefined;
-  readonly #conns = new Set<Socket>();
-  constructor(path: string) {
-    this.path = path;
-  }
-  listen(): Promise<void> {
-    this.#server = createServer((c) => {
-      const up = createConnection(LXD_SOCKET);
-      this.#conns.add(c).add(up);
-      c.pipe(up).pipe(c);
-      const drop = () => {
-        c.destroy();
-        up.destroy();
-        this.#conns.delete(c);
-        this.#conns.delete(up);
-      };
-      c.on('error', drop).on('close', drop);
-      up.on('error', drop).on('close', drop);
-    });
-    return new Promise((r) => this.#server!.listen(this.path, r));
-  }
-  cut(): Promise<void> {
-    for (const c of this.#conns) c.destroy();
-    this.#conns.clear();
-    return new Promise((r) => (this.#server ? this.#server.close(() => r()) : r()));
-  }
-}
 
 let dir = '';
 let proxy: SocketProxy;
@@ -67,7 +36,7 @@ const until = async (pred: () => boolean, what: string, ms = 15_000): Promise<vo
 beforeAll(async () => {
   await requireLxd();
   dir = mkdtempSync(join(tmpdir(), 'gg-src-'));
-  proxy = new SocketProxy(join(dir, 'lxd.socket'));
+  proxy = new SocketProxy(join(dir, 'lxd.socket'), LXD_SOCKET);
   await proxy.listen();
   await lxc(['project', 'delete', PROJECT]).catch(() => {});
   await lxc(['project', 'create', PROJECT, '-c', 'features.images=false', '-c', 'features.profiles=false']).catch(

@@ -1,48 +1,17 @@
 // /healthz of a gateway fronting the real LXD 5.0.2 through a unix-socket proxy: ok while LXD answers,
 // "degraded" with the reason (the server, unreachable) once the proxy is cut, ok again once it is back.
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import pino from 'pino';
+import { SocketProxy } from '../interop/socket-proxy.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { startService, type Service } from '../../src/service.ts';
 import { http } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { LXD_SOCKET, requireLxd } from '../interop/lxd-gateway.ts';
-
-/** Forwards to LXD's socket until cut; `listen()` again restores it (as when LXD restarts). */
-class SocketProxy {
-  #server: Server | undefined;
-  readonly #conns = new Set<Socket>();
-  readonly path: string;
-  constructor(path: string) {
-    this.path = path;
-  }
-  listen(): Promise<void> {
-    this.#server = createServer((c) => {
-      const up = createConnection(LXD_SOCKET);
-      this.#conns.add(c).add(up);
-      c.pipe(up).pipe(c);
-      const drop = (): void => {
-        for (const s of [c, up]) {
-          s.destroy();
-          this.#conns.delete(s);
-        }
-      };
-      c.on('error', drop).on('close', drop);
-      up.on('error', drop).on('close', drop);
-    });
-    return new Promise((r) => this.#server!.listen(this.path, r));
-  }
-  cut(): Promise<void> {
-    for (const c of this.#conns) c.destroy();
-    this.#conns.clear();
-    return new Promise((r) => (this.#server ? this.#server.close(() => r()) : r()));
-  }
-}
 
 let dir = '';
 let proxy: SocketProxy;
@@ -51,7 +20,7 @@ let svc: Service | undefined;
 beforeAll(async () => {
   await requireLxd();
   dir = mkdtempSync(join(tmpdir(), 'ggop-health-'));
-  proxy = new SocketProxy(join(dir, 'lxd.socket'));
+  proxy = new SocketProxy(join(dir, 'lxd.socket'), LXD_SOCKET);
   await proxy.listen();
   const file = join(dir, 'guestgate.yaml');
   const text = yaml.dump({
