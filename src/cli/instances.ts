@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { GuestgateError } from '../errors.ts';
+import { GuestgateError, isGuestgateError } from '../errors.ts';
 import { parseInstanceYaml } from '../inventory/parse.ts';
 import { parseDuration, type ValidationError } from '../config/validate.ts';
 import { AdminClient, adminSocketFrom, instancePath, type ConnectOptions } from './client.ts';
@@ -153,7 +153,13 @@ function edit(): Command {
           `${(e as Error).message}\nnothing was sent; your edits are kept in ${file}`,
         );
       }
-      await c.call('PUT', instancePath(name), undefined, { yaml: after });
+      try {
+        await c.call('PUT', instancePath(name), undefined, { yaml: after });
+      } catch (e) {
+        if (isGuestgateError(e))
+          throw new GuestgateError(e.code, `${e.message}\nyour edits are kept in ${file}`, e.fields);
+        throw e;
+      }
       rmSync(dir, { recursive: true, force: true });
     });
 }

@@ -1,6 +1,6 @@
 // The real binary (node bin/guestgate.js) against a real gateway process: every instances verb,
 // --help, --output formats, exit codes, edit through $EDITOR, seed, and wait-ready latency.
-import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,21 +113,44 @@ describe('verbs', () => {
   });
 
   it('edit: $EDITOR changes the YAML, the gateway gets it; invalid edits are refused and kept', async () => {
+    const tmp = join(l.dir, 'tmp'); // where edit keeps a refused copy (not the machine's /tmp)
+    mkdirSync(tmp, { recursive: true });
     const ed = join(l.dir, 'editor.sh');
     writeFileSync(ed, '#!/bin/sh\nsed -i "s/user.role: web/user.role: edited/" "$1"\n');
     chmodSync(ed, 0o755);
-    const r = await cli(['instances', '--admin', l.adminSock, 'edit', 'web-1'], { EDITOR: ed, VISUAL: '' });
+    const r = await cli(['instances', '--admin', l.adminSock, 'edit', 'web-1'], {
+      EDITOR: ed,
+      VISUAL: '',
+      TMPDIR: tmp,
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse((await run('show', 'web-1', '-o', 'json')).stdout).config['user.role']).toBe('edited');
     const bad = join(l.dir, 'bad-editor.sh');
     writeFileSync(bad, '#!/bin/sh\nprintf "name: web-1\\ntype: box\\n" > "$1"\n');
     chmodSync(bad, 0o755);
-    const b = await cli(['instances', '--admin', l.adminSock, 'edit', 'web-1'], { EDITOR: bad, VISUAL: '' });
+    const b = await cli(['instances', '--admin', l.adminSock, 'edit', 'web-1'], {
+      EDITOR: bad,
+      VISUAL: '',
+      TMPDIR: tmp,
+    });
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(
       /web_1\.yaml: type: expected one of "container", "virtual-machine", got string "box"\nnothing was sent; your edits are kept in /,
     );
     expect(JSON.parse((await run('show', 'web-1', '-o', 'json')).stdout).type).toBe('container');
+    // Valid YAML the gateway refuses: the error says where the edits are kept, too.
+    const refused = join(l.dir, 'refused-editor.sh');
+    writeFileSync(refused, '#!/bin/sh\nsed -i "s/^name: web-1/name: web-2/" "$1"\n');
+    chmodSync(refused, 0o755);
+    const c = await cli(['instances', '--admin', l.adminSock, 'edit', 'web-1'], {
+      EDITOR: refused,
+      VISUAL: '',
+      TMPDIR: tmp,
+    });
+    expect(c.code, c.stderr).not.toBe(0);
+    const kept = /your edits are kept in (\S+)\n$/.exec(c.stderr)?.[1];
+    expect(kept, c.stderr).toBeDefined();
+    expect(readFileSync(kept!, 'utf8')).toMatch(/^name: web-2$/m);
   });
 
   it('seed --out and --iso (cidata volume, Joliet + Rock Ridge)', async () => {
