@@ -35,7 +35,7 @@ export async function startAdminServer(
   fds: AdminFds = {},
 ): Promise<AdminServer> {
   const handler = app.callback();
-  const server = createServer({ requestTimeout: 0, ...serverTimeouts(limits) }, handler);
+  const server = createServer(serverTimeouts(limits, 0), handler);
   // Operators are trusted (root or client certificates): timeouts and the process-wide cap only.
   const admin = { key: 'admin', cap: Number.MAX_SAFE_INTEGER };
   if (limits) guardConnections(server, { ...limits, listener: 'admin', keyOf: () => admin });
@@ -54,8 +54,7 @@ export async function startAdminServer(
         requestCert: true,
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',
-        requestTimeout: 0,
-        ...serverTimeouts(limits),
+        ...serverTimeouts(limits, 0),
         ...(limits ? { handshakeTimeout: limits.headerTimeoutMs } : {}),
       },
       handler,

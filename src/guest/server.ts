@@ -39,7 +39,7 @@ export async function startGuestServer(
     else req.socket.end(reject);
   };
   const ws = new WebSocketEvents(deps);
-  const server = createServer({ requestTimeout: 30_000, requireHostHeader: false, ...serverTimeouts(limits) }, handler);
+  const server = createServer({ requireHostHeader: false, ...serverTimeouts(limits, 30_000) }, handler);
   server.on('connection', (socket: Socket) => attachCaller(socket));
   if (limits)
     guardConnections(server, { ...limits, listener: 'guest', keyOf: (s) => guestConnKey(s, deps.inventory, limits) });

@@ -37,20 +37,22 @@ export interface ConnGuardOptions extends ListenerLimits {
   keyOf(socket: Socket): CallerKey;
 }
 
-/** Node's whole-request deadline (its default); raised to the header timeout when that is longer,
- * since Node refuses a headersTimeout above requestTimeout. */
-const REQUEST_TIMEOUT_MS = 300_000;
-
-/** Node's per-server timeouts matching the guard (pass into createServer). */
-export const serverTimeouts = (l: ListenerLimits | undefined) =>
-  l
+/**
+ * Node's per-server timeouts matching the guard (pass into createServer). `requestMs` is the listener's
+ * whole-request deadline (0: none, for uploads); it is raised to the header timeout when that is
+ * longer, since Node refuses a headersTimeout above a non-zero requestTimeout.
+ */
+export const serverTimeouts = (l: ListenerLimits | undefined, requestMs: number) => {
+  const requestTimeout = requestMs === 0 ? 0 : Math.max(requestMs, l?.headerTimeoutMs ?? 0);
+  return l
     ? {
         headersTimeout: l.headerTimeoutMs,
-        requestTimeout: Math.max(REQUEST_TIMEOUT_MS, l.headerTimeoutMs),
+        requestTimeout,
         keepAliveTimeout: l.idleTimeoutMs,
         connectionsCheckingInterval: 1000,
       }
-    : { headersTimeout: 10_000, keepAliveTimeout: 30_000 };
+    : { headersTimeout: 10_000, requestTimeout, keepAliveTimeout: 30_000 };
+};
 
 interface Tracked {
   timer: NodeJS.Timeout | undefined;

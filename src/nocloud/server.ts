@@ -42,7 +42,7 @@ export async function startNoCloudServer(
   fd?: number,
 ): Promise<NoCloudServer> {
   const templates = new TemplateSets(images, configuredTemplateSet(cfg.templates_dir));
-  const server = createServer({ requestTimeout: 30_000, ...serverTimeouts(limits) }, (req, res) => {
+  const server = createServer(serverTimeouts(limits, 30_000), (req, res) => {
     const started = performance.now();
     void answer(req, res, { cfg, inventory, templates, log }).then((file) => {
       metrics?.requests.inc({ file, status: String(res.statusCode) });
