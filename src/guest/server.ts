@@ -11,7 +11,7 @@ import type { GuestDeps } from './deps.ts';
 import { goServerReject } from './go-server-errors.ts';
 import { MALFORMED_REQUEST, rawResponse, toWireError } from './http-errors.ts';
 import { WebSocketEvents } from './routes/events.ts';
-import { listenFd, listenUnix, type UnixListening } from '../net/unix-listen.ts';
+import { listenFd, listenUnix, sharedSocketProblem, type UnixListening } from '../net/unix-listen.ts';
 import { cleanPath } from './app.ts';
 import { guardConnections, serverTimeouts, type ListenerLimits } from '../net/conn-guard.ts';
 import { guestConnKey } from './conn-key.ts';
@@ -65,8 +65,11 @@ export async function startGuestServer(
   });
 
   let bound: UnixListening | undefined;
-  if (fd !== undefined) await listenFd(server, fd);
-  else {
+  if (fd !== undefined) {
+    await listenFd(server, fd);
+    const problem = await sharedSocketProblem(socketPath);
+    if (problem) deps.log.warn({ socket: socketPath }, `inherited guest socket: ${problem}`);
+  } else {
     await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
     // Any process may connect; authorization is per request from the peer's credentials.
     bound = await listenUnix(server, socketPath, 0o666);

@@ -56,6 +56,18 @@ export function listenFd(server: Server, fd: number): Promise<void> {
   });
 }
 
+/**
+ * Why guests cannot connect to an inherited socket at `path`, or undefined. Connecting to a unix
+ * socket needs write permission on it, and guests run as other uids (every unprivileged container):
+ * systemd's default SocketMode=0666 allows it, systemd-socket-activate's umask-derived 0644 does not.
+ */
+export async function sharedSocketProblem(path: string): Promise<string | undefined> {
+  const st = await lstat(path).catch(() => undefined);
+  if (!st?.isSocket()) return undefined; // not ours to judge (an abstract or differently placed socket)
+  if (st.mode & 0o002) return undefined;
+  return `mode ${(st.mode & 0o777).toString(8).padStart(4, '0')} lets only its owner${st.mode & 0o020 ? ' and group' : ''} connect; guests of other uids are refused by the kernel: give it SocketMode=0666 (or chmod 0666)`;
+}
+
 export function isLive(path: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);

@@ -42,6 +42,9 @@ it('serves the guest API on an inherited fd 3 (LISTEN_FDS)', async () => {
     expect(r.status, err).toBe(200);
     expect(r.text).toBe('["/1.0/config/user.x"]\n');
     await waitHealthy(l.adminSock);
+    // systemd-socket-activate has no SocketMode=: its socket is not connectable by other uids (guests).
+    await waitFor('a warning about the socket mode', () => /inherited guest socket: mode 06[04]4 lets only/.test(err));
+    expect(err).toContain('give it SocketMode=0666');
   } finally {
     act.kill('SIGTERM');
   }
