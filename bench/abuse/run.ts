@@ -1,11 +1,13 @@
 // Abuse benchmark: prints figures, asserts nothing. Needs root (two real pid namespaces).
 //   node bench/abuse/run.ts [--seconds 5] [--idle 20000] [--slowloris 400] [--listeners 64] [--flood 1000]
-//                           [--uxload <uxload.c or a built binary>] [--rate <limits.rate>]
+//                           [--changes 150] [--uxload <uxload.c or a built binary>] [--rate <limits.rate>]
 // The real gateway (bin/guestgate.js serve) fronts two instances, each a process tree in its own pid
 // namespace: `abuser` runs one abuse at a time (bench/abuse/abuser.mjs), while `honest` measures
 // GET /1.0/config/user.key back to back for --seconds (uxload, a native client, when given; else
 // bench/abuse/honest.mjs): p50/p99, errors, and the gateway's RSS, first with no abuse, then during
-// each abuse. The listener storm also changes a 512 KiB user.* value of the abuser 40 times.
+// each abuse (RSS at the end of the row and its peak, sampled every 50 ms). The listener storm also
+// changes a 512 KiB user.* value of the abuser --changes times (issue 10 finding 2: 20-100
+// non-reading listeners and 150 such changes grew RSS by 200-300 MB).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +73,13 @@ async function main(): Promise<void> {
     const r = await honest.exec(argv, { timeoutMs: (SECONDS + 60) * 1000 });
     return r.stdout.trim() || `failed: ${r.stderr.trim()}`;
   };
+  /** What the RSS holds, from the gateway's own metrics: V8 heap (used/total) and buffers outside it. */
+  const heap = async (): Promise<string> => {
+    const t = (await http(adminSock, 'GET', '/metrics')).text;
+    const mb = (name: string): string =>
+      (Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(t)?.[1] ?? Number.NaN) / 2 ** 20).toFixed(0);
+    return `heap ${mb('nodejs_heap_size_used_bytes')}/${mb('nodejs_heap_size_total_bytes')}MB external ${mb('nodejs_external_memory_bytes')}MB`;
+  };
   const rows: string[][] = [];
   const row = async (name: string, abuse: ChildProcess | undefined, during?: () => Promise<void>): Promise<void> => {
     let last = '';
@@ -78,8 +87,18 @@ async function main(): Promise<void> {
       abuse.stdout!.on('data', (d: Buffer) => (last = d.toString().trim().split('\n').pop() ?? last));
       await new Promise<void>((r) => abuse.stdout!.once('data', () => r()));
     }
+    let peak = rssMb(gw.pid!);
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(gw.pid!))), 50);
     const [figures] = await Promise.all([measure(), during?.()]);
-    rows.push([name, figures, `rss=${rssMb(gw.pid!).toFixed(0)}MB`, last ? `abuser: ${last}` : '']);
+    clearInterval(sampler);
+    const now = rssMb(gw.pid!);
+    rows.push([
+      name,
+      figures,
+      `rss=${now.toFixed(0)}MB peak=${Math.max(peak, now).toFixed(0)}MB (start +${(Math.max(peak, now) - baseRss).toFixed(0)})`,
+      await heap(),
+      last ? `abuser: ${last}` : '',
+    ]);
     abuse?.kill('SIGKILL');
   };
   const abuse = (mode: string, count: string): ChildProcess =>
@@ -89,10 +108,10 @@ async function main(): Promise<void> {
   await row(`idle connections x${arg('idle', '20000')}`, abuse('idle', arg('idle', '20000')));
   await row(`slowloris x${arg('slowloris', '400')}`, abuse('slowloris', arg('slowloris', '400')));
   await row(
-    `non-reading listeners x${arg('listeners', '64')} + 40 x 512 KiB changes`,
+    `non-reading listeners x${arg('listeners', '64')} + ${arg('changes', '150')} x 512 KiB changes`,
     abuse('listeners', arg('listeners', '64')),
     async () => {
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < Number(arg('changes', '150')); i++) {
         const value = String.fromCharCode(97 + (i % 26)).repeat(512 * 1024);
         await http(adminSock, 'PUT', '/1.0/instances/abuser/config/user.big', ...json({ value }));
       }
