@@ -39,18 +39,32 @@ export async function requireLxd(cli: Cli = LXD_CLI): Promise<void> {
 }
 
 export async function startLxdGateway(
-  opts: { guest?: Record<string, unknown>; images?: Record<string, unknown>; logLevel?: string; cli?: Cli } = {},
+  opts: {
+    guest?: Record<string, unknown>;
+    images?: Record<string, unknown>;
+    logLevel?: string;
+    cli?: Cli;
+    /** The server's API socket (default: the host's LXD or the CI Incus); `inventory` adds source keys. */
+    socket?: string;
+    inventory?: Record<string, unknown>;
+    /** Prefix of the temp dir holding its runtime and state dirs. */
+    dirPrefix?: string;
+  } = {},
 ): Promise<LxdGateway> {
   const cli = opts.cli ?? LXD_CLI;
   const incus = cli.bin === 'incus';
-  const dir = mkdtempSync(join(tmpdir(), 'gg-interop-'));
+  const dir = mkdtempSync(join(tmpdir(), opts.dirPrefix ?? 'gg-interop-'));
   chmodSync(dir, 0o755);
   const file = join(dir, 'guestgate.yaml');
   const text = yaml.dump({
     runtime_dir: join(dir, 'run'),
     state_dir: join(dir, 'state'),
     guest: { ...(incus ? INCUS_DIALECT : GUEST_DIALECT), events: { keepalive: '10s' }, ...opts.guest },
-    inventory: incus ? { source: 'incus', socket: INCUS_SOCKET } : { source: 'lxd', socket: LXD_SOCKET },
+    inventory: {
+      source: incus ? 'incus' : 'lxd',
+      socket: opts.socket ?? (incus ? INCUS_SOCKET : LXD_SOCKET),
+      ...opts.inventory,
+    },
     ...(opts.images ? { images: opts.images } : {}),
     log: { level: opts.logLevel ?? process.env.GG_LOG ?? 'silent' },
   });

@@ -50,6 +50,8 @@ export interface LaunchOptions {
   readyTimeoutMs?: number;
   /** The server (default LXD). */
   cli?: Cli;
+  /** Cluster member to create the container on (`--target`). */
+  target?: string;
 }
 
 export interface ExpandedConfig {
@@ -293,6 +295,7 @@ export async function launchContainer(name: string, opts: LaunchOptions = {}): P
     for (const p of opts.profiles) args.push('--profile', p);
   }
   for (const [k, v] of Object.entries(config)) args.push('--config', `${k}=${v}`);
+  if (opts.target !== undefined) args.push('--target', opts.target);
   await lxc(args, { timeoutMs: 300_000, cli });
   const c = container(name, cli);
   try {
