@@ -1,138 +1,159 @@
-// bench/guest-api: guest API throughput and latency, measured from inside a pid namespace (a real
-// "instance"), next to a bare Node `http` server measured the same way in the same run.
-//   node bench/guest-api/run.ts [--seconds 3] [--connections 1,16,64]
-// Needs root (pid namespaces). Prints figures; asserts nothing.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+// bench/guest-api: the guest API's request rate and latency from INSIDE real LXD containers, like for like,
+// all in the same run:
+//   guestgate   its socket folder bind-mounted at /dev/lxd (inventory from LXD, identity checks in place)
+//   bare node   a bare Node `http` server on a unix socket in that same mounted folder (/dev/lxd/bare.sock)
+//   LXD 5.0.2   LXD's own devlxd (/dev/lxd/sock of a twin container with the same config)
+// The client is uxload (C, uxload.c here, built static at bench time; one keep-alive connection per
+// thread), run inside the containers. Rounds interleave the targets; each figure is the median of the rounds.
+//   npm run bench:api   (root; LXD running: scripts/lxd-setup.sh; wrap in flock if the LXD daemon is shared)
+// Options: --seconds 3 --rounds 3 --connections 1,16,64 --key user.x --prefix ggap-bench
+// Env GUESTGATE_NODE_ARGS: extra Node flags for guestgate (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+// Prints figures and ratios; asserts nothing.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { launchContainer, lxdAvailable, type Container } from '../../test/interop/lxd-harness.ts';
+import { LXD_SOCKET } from '../../test/interop/lxd-gateway.ts';
 import { isLive } from '../../src/net/unix-listen.ts';
-import { createNamespace } from '../../test/helpers/namespaces.ts';
+import { medianOf, parseUxload, type Uxload } from './uxload.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '1,16,64' },
     rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '1,16,64' },
+    key: { type: 'string', default: 'user.x' },
+    prefix: { type: 'string', default: 'ggap-bench' },
   },
 });
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 const CONNS = values.connections!.split(',').map(Number);
-const LXD_502_RPS = 890; // shared/reference/lxd-5.0.2 README: GET /1.0/config/user.x at 16 connections
+const KEY = values.key!;
 
 if (process.getuid?.() !== 0) {
-  console.error('bench/guest-api needs root: the load runs inside a new pid namespace (a real instance).');
+  console.error('bench/guest-api needs root (it launches LXD containers).');
+  process.exit(1);
+}
+const avail = await lxdAvailable();
+if (!avail.ok) {
+  console.error(`bench/guest-api needs a running LXD: ${avail.why} (scripts/lxd-setup.sh)`);
   process.exit(1);
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'gg-bench-'));
+const dir = mkdtempSync(join(tmpdir(), 'gg-bench-api-'));
 chmodSync(dir, 0o755);
 const children: ChildProcess[] = [];
-const ns = await createNamespace();
+const made: Container[] = [];
 try {
-  mkdirSync(join(dir, 'inventory'));
-  writeFileSync(
-    join(dir, 'inventory', 'bench.yaml'),
-    `name: bench\nconfig:\n  user.key: bar\n  volatile.cloud-init.instance-id: 7f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b\n  user.meta-data: "public-keys: []\\n"\nidentity:\n  init_pid: ${ns.initPid}\n`,
-  );
+  const uxload = join(dir, 'uxload');
+  execFileSync('gcc', ['-O2', '-static', '-pthread', '-o', uxload, join(here, 'uxload.c')]);
+  const sockDir = join(dir, 'run/devlxd');
   writeFileSync(
     join(dir, 'guestgate.yaml'),
-    `runtime_dir: ${dir}/run\nstate_dir: ${dir}/state\ninventory: {source: dir, dir: ${dir}/inventory}\nadmin: {enabled: false}\nlog: {level: warn}\n`,
+    `runtime_dir: ${dir}/run\nstate_dir: ${dir}/state\nguest: {dialect: lxd-5.0, raw_content_type: dialect}\n` +
+      `inventory: {source: lxd, socket: ${LXD_SOCKET}}\nadmin: {enabled: false}\nlog: {level: warn}\n`,
   );
+  const nodeArgs = (process.env.GUESTGATE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const gg = spawn(
     process.execPath,
-    [join(root, 'bin/guestgate.js'), 'serve', '--config', join(dir, 'guestgate.yaml')],
+    [...nodeArgs, join(root, 'bin/guestgate.js'), 'serve', '--config', join(dir, 'guestgate.yaml')],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   children.push(gg);
-  const ggSock = join(dir, 'run/devlxd/sock');
-  const bareSock = join(dir, 'bare.sock');
-  const bare = spawn(process.execPath, [join(here, 'bare-server.mjs'), bareSock], {
+  await waitLive(join(sockDir, 'sock'));
+  const bare = spawn(process.execPath, [join(here, 'bare-server.mjs'), join(sockDir, 'bare.sock')], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(bare);
-  await waitLive(ggSock);
-  await waitLive(bareSock);
+  await waitLive(join(sockDir, 'bare.sock'));
+  chmodSync(join(sockDir, 'bare.sock'), 0o666);
+  for (let d = sockDir; d.startsWith(dir); d = join(d, '..')) chmodSync(d, 0o755);
 
-  const load = async (sock: string, path: string, conns: number, mode = 'keepalive') => {
-    const r = await ns.exec(
-      [process.execPath, join(here, 'load.mjs'), sock, path, String(conns), String(SECONDS), '0.5', mode],
-      {
-        timeoutMs: (SECONDS + 30) * 1000,
-      },
-    );
-    if (r.code !== 0) throw new Error(`load generator failed: ${r.stderr}`);
-    return JSON.parse(r.stdout) as { rps: number; p50_ms: number; p99_ms: number; errors: number; requests: number };
+  const config = { [KEY]: 'abc', 'user.meta-data': 'public-keys: []\n' };
+  const [gc, lc] = await Promise.all([
+    launchContainer(`${values.prefix}-gg`, { replace: true, guestSocketDir: sockDir, config }),
+    launchContainer(`${values.prefix}-lxd`, { replace: true, config }),
+  ]);
+  made.push(gc!, lc!);
+  const bin = readFileSync(uxload);
+  for (const c of made)
+    await c.exec(['sh', '-c', 'cat > /tmp/uxload && chmod 755 /tmp/uxload'], { input: bin, timeoutMs: 60_000 });
+
+  const run = async (c: Container, sock: string, path: string, n: number, secs = SECONDS): Promise<Uxload> => {
+    const r = await c.exec(['/tmp/uxload', sock, path, String(n), String(secs)], { timeoutMs: (secs + 60) * 1000 });
+    if (r.code !== 0) throw new Error(`uxload in ${c.name} (${sock} ${path}): exit ${r.code} ${r.stderr}`);
+    return parseUxload(r.stdout);
   };
+  type Target = [name: string, c: Container, sock: string, path: string];
+  const targets: Target[] = [
+    ['bare node http (3-byte body)', gc!, '/dev/lxd/bare.sock', '/'],
+    [`guestgate /1.0/config/${KEY}`, gc!, '/dev/lxd/sock', `/1.0/config/${KEY}`],
+    ['guestgate /1.0/meta-data', gc!, '/dev/lxd/sock', '/1.0/meta-data'],
+    [`LXD 5.0.2 /1.0/config/${KEY}`, lc!, '/dev/lxd/sock', `/1.0/config/${KEY}`],
+    ['LXD 5.0.2 /1.0/meta-data', lc!, '/dev/lxd/sock', '/1.0/meta-data'],
+  ];
+  // Every target answers 200 before anything is measured (a wrong mount or key would show as errors).
+  for (const [name, c, sock, path] of targets) {
+    const w = await run(c, sock, path, 4, 1);
+    if (w.errors > 0 || w.requests === 0) throw new Error(`${name}: warm-up got ${w.errors} errors`);
+  }
 
   console.log(
-    `guestgate bench/guest-api  (node ${process.version}, ${cpus().length} cores, median of ${ROUNDS} interleaved ${SECONDS}s runs per point, client in a pid namespace)`,
+    `guestgate bench/guest-api  (node ${process.version}, ${cpus().length} cores, uxload inside LXD containers, ` +
+      `median of ${ROUNDS} interleaved ${SECONDS}s runs per point)`,
   );
-  console.log('target                          conns     req/s    p50 ms    p99 ms   errors   vs bare');
-  const row = (
-    name: string,
-    c: number,
-    r: { rps: number; p50_ms: number; p99_ms: number; errors: number },
-    ref?: number,
-  ) =>
-    console.log(
-      `${name.padEnd(32)}${String(c).padStart(5)}${r.rps.toFixed(0).padStart(10)}${r.p50_ms.toFixed(3).padStart(10)}${r.p99_ms.toFixed(3).padStart(10)}${String(r.errors).padStart(9)}${ref ? `${((100 * r.rps) / ref).toFixed(0).padStart(9)}%` : ''}`,
-    );
+  console.log(
+    'target                              conns     req/s   p50 ms   p99 ms   max ms  errors   vs bare    vs LXD',
+  );
   const summary: string[] = [];
-  type Result = Awaited<ReturnType<typeof load>>;
-  // Rounds interleave the targets so machine noise hits all of them alike; each figure is the median.
-  const median = (rs: Result[], k: 'rps' | 'p50_ms' | 'p99_ms'): number =>
-    rs.map((r) => r[k]).sort((x, y) => x - y)[Math.floor(rs.length / 2)]!;
-  const med = (rs: Result[]): Result => ({
-    ...rs[0]!,
-    rps: median(rs, 'rps'),
-    p50_ms: median(rs, 'p50_ms'),
-    p99_ms: median(rs, 'p99_ms'),
-    errors: rs.reduce((n, r) => n + r.errors, 0),
-  });
-  // The "new conn" rows open a connection per request: each pays accept + the identity path
-  // (SO_PEERPIDFD, PIDFD_GET_PID_NAMESPACE, /proc/<pid>/cgroup, PIDFD_GET_INFO, cgroup stat).
-  const targets: [string, string, string, string?][] = [
-    ['bare node http (3-byte body)', bareSock, '/'],
-    ['guestgate /1.0/config/user.key', ggSock, '/1.0/config/user.key'],
-    ['guestgate /1.0/meta-data', ggSock, '/1.0/meta-data'],
-    ['bare, new conn per request', bareSock, '/', 'fresh'],
-    ['guestgate user.key, new conn', ggSock, '/1.0/config/user.key', 'fresh'],
-  ];
-  for (const c of CONNS) {
-    const runs: Result[][] = targets.map(() => []);
+  for (const n of CONNS) {
+    const runs: Uxload[][] = targets.map(() => []);
     for (let round = 0; round < ROUNDS; round++)
-      for (const [i, [, sock, path, mode]] of targets.entries()) runs[i]!.push(await load(sock, path, c, mode));
-    const bare = med(runs[0]!);
-    const bareFresh = med(runs[3]!);
+      for (const [i, [, c, sock, path]] of targets.entries()) runs[i]!.push(await run(c, sock, path, n));
+    const med = runs.map(medianOf);
+    const bareRps = med[0]!.rps;
     for (const [i, [name]] of targets.entries()) {
-      const r = med(runs[i]!);
-      row(name, c, r, i === 0 || i === 3 ? undefined : i === 4 ? bareFresh.rps : bare.rps);
-      if (i === 1 && c === 16)
-        summary.push(
-          `config key @16: ${r.rps.toFixed(0)} req/s = ${((100 * r.rps) / bare.rps).toFixed(0)}% of bare, ${(r.rps / LXD_502_RPS).toFixed(0)}x LXD 5.0.2's recorded ~${LXD_502_RPS} req/s, p99 ${r.p99_ms.toFixed(2)} ms`,
-        );
+      const r = med[i]!;
+      const lxd = i === 1 ? med[3] : i === 2 ? med[4] : undefined;
+      const vsBare = i === 0 ? '' : `${((100 * r.rps) / bareRps).toFixed(0)}%`;
+      const vsLxd = lxd ? `x${(r.rps / lxd.rps).toFixed(1)}` : '';
+      console.log(
+        `${name.padEnd(36)}${String(n).padStart(5)}${r.rps.toFixed(0).padStart(10)}${ms(r.p50_us)}${ms(r.p99_us)}${ms(r.max_us)}${String(r.errors).padStart(8)}${vsBare.padStart(10)}${vsLxd.padStart(10)}`,
+      );
     }
+    const worst = Math.max(med[1]!.rps, med[2]!.rps);
+    summary.push(
+      `@${n}: config ${pct(med[1]!.rps, bareRps)} / meta-data ${pct(med[2]!.rps, bareRps)} of bare; p99 ${(med[1]!.p99_us / 1000).toFixed(2)} / ${(med[2]!.p99_us / 1000).toFixed(2)} ms; ` +
+        `client headroom: the same client drove bare node at x${(bareRps / worst).toFixed(2)} guestgate's best rate`,
+    );
   }
   const status = readFileSync(`/proc/${gg.pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
   console.log(`guestgate RSS: ${kb('VmRSS').toFixed(1)} MiB now, ${kb('VmHWM').toFixed(1)} MiB peak`);
   for (const s of summary) console.log(s);
-  console.log('(LXD 5.0.2 live, side by side from inside real containers: node bench/guest-api-lxd/run.ts)');
 } finally {
+  for (const c of made) await c.delete().catch(() => {});
   for (const c of children) c.kill('SIGTERM');
-  await ns.close();
-  await new Promise((r) => setTimeout(r, 200));
+  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(0) : c.once('exit', r)))));
   rmSync(dir, { recursive: true, force: true });
 }
 
+function ms(us: number): string {
+  return (us / 1000).toFixed(3).padStart(9);
+}
+
+function pct(x: number, of: number): string {
+  return `${((100 * x) / of).toFixed(0)}%`;
+}
+
 async function waitLive(sock: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 400; i++) {
     if (existsSync(sock) && (await isLive(sock))) return;
     await new Promise((r) => setTimeout(r, 50));
   }
