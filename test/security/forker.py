@@ -1,6 +1,6 @@
 # Forks on command, one line per command on stdin, one answer line on stdout.
 #   client <socket>  fork a child that connects to the unix socket and exits at once; reap it; print its pid
-#   hold             fork a child that waits to be killed; print "ok"
+#   hold             fork a child that waits to be killed; print its pid (as this namespace numbers it)
 #   kill             kill and reap the held child; print "ok"
 import ctypes, os, signal, socket, sys
 
@@ -27,7 +27,7 @@ for line in sys.stdin:
             os.dup2(null, 1)  # never keeps the test's pipes open
             signal.pause()
             os._exit(0)
-        print("ok", flush=True)
+        print(held, flush=True)
     elif cmd[0] == "kill":
         if held:
             os.kill(held, signal.SIGKILL)

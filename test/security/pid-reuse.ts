@@ -18,14 +18,18 @@ export class Forker {
   readonly #lines: Interface;
   readonly #waiting: ((line: string) => void)[] = [];
 
-  constructor(proc: ChildProcess) {
+  constructor(proc: ChildProcess, onHost = true) {
     this.#proc = proc;
+    this.onHost = onHost;
     this.#lines = createInterface({ input: proc.stdout! });
     this.#lines.on('line', (l) => this.#waiting.shift()?.(l));
   }
 
+  /** On the host, pids it prints are host pids; in a namespace, they are that namespace's. */
+  readonly onHost: boolean;
+
   static inNamespace(ns: TestNamespace): Forker {
-    return new Forker(ns.spawn([PYTHON, '-c', script('forker.py')]));
+    return new Forker(ns.spawn([PYTHON, '-c', script('forker.py')]), false);
   }
 
   ask(cmd: string): Promise<string> {
@@ -55,9 +59,14 @@ export function pidnsOfPid(pid: number): number | undefined {
   }
 }
 
-/** Give `pid` to a new child held by `forker` (in its namespace): true when that child got it. */
+/**
+ * Give `pid` to a new child held by `forker` (in its namespace): true when that child got it. On the
+ * host, any short-lived process of a parallel test may take the pid instead and be gone a moment
+ * later, so the held child's own pid is compared; in a test's namespace only the forker makes processes.
+ */
 export async function reuseBy(pid: number, forker: Forker, pidns: number): Promise<boolean> {
   nextPidWillBe(pid);
-  await forker.ask('hold');
+  const held = Number(await forker.ask('hold'));
+  if (forker.onHost && held !== pid) return false;
   return pidnsOfPid(pid) === pidns;
 }
