@@ -1,4 +1,4 @@
-// The guest API as one Koa app. Routing is @koa/router; every matched route passes the same guard
+// The guest API as one Koa app. Routes are @koa/router's; every matched route passes the same guard
 // (method policy -> identity -> API switch) and maps errors to the dialect's wire format in one place.
 import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
@@ -11,6 +11,7 @@ import type { Endpoint } from './dialects.ts';
 import { NOT_FOUND_PAGE, toImageWireError, toWireError } from './http-errors.ts';
 import { methodAction } from './methods.ts';
 import { sendWire } from './respond.ts';
+import { httpDate } from '../net/http-date.ts';
 import { getConfig, getConfigKey, getDevices, getMetaData, getRoot } from './routes/basic.ts';
 import { streamEvents } from './routes/events.ts';
 import { exportImage } from './routes/images.ts';
@@ -27,8 +28,10 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
   // Like gorilla/mux: `/1.0/` is not `/1.0`, and paths are case-sensitive (both 404).
   const router = new Router({ strict: true, sensitive: true });
 
+  const handlers = new Map<string, (ctx: Context) => Promise<void>>();
   const route = (path: string, endpoint: Endpoint, get: Handler, patch?: Handler): void => {
-    router.all(path, async (ctx) => {
+    router.all(path, () => undefined); // the router matches; dispatch() calls the handler below
+    handlers.set(path, async (ctx) => {
       const started = metrics ? performance.now() : 0;
       let instance: string | undefined;
       try {
@@ -61,52 +64,49 @@ export function createGuestApp(deps: GuestDeps, metrics?: GuestMetrics): Koa {
   route('/1.0/events', 'events', streamEvents(deps));
   route('/1.0/images/:fingerprint/export', 'imageExport', exportImage(deps));
 
-  app.use(goServerHeaders);
-  app.use(canonicalPath);
-  app.use(router.routes());
-  app.use(async (ctx) => {
-    if (ctx.status === 404 && ctx.body === undefined) sendWire(ctx, NOT_FOUND_PAGE);
-  });
+  app.use(dispatch(router, handlers));
   app.on('error', (err: Error) => deps.log.debug({ err }, 'guest connection error'));
   return app;
 }
 
 /**
- * Headers Go's server adds, where it adds them. `Connection: close` only when it closes after an HTTP/1.1
- * answer: none on a kept-alive connection (Node would add `Connection: keep-alive` and `Keep-Alive: timeout=N`)
- * nor to HTTP/1.0 clients (removeHeader makes Node omit its own; it still closes when it must). `Date` goes
- * after the handler's headers and before `Content-Length` (Koa sets the length with the body; Node would
- * append Date after it).
+ * The one guest middleware: Go's connection headers, gorilla/mux's clean-path redirect, then the route
+ * @koa/router matches, called directly. `router.routes()` composes a fresh middleware chain and reads
+ * ctx.host for every request: measured at 64% of a bare Node server's rate with these 8 routes, against
+ * 74% for match-and-call (Koa alone: 85%). Handlers read their parameters from the path themselves.
  */
-async function goServerHeaders(ctx: Context, next: () => Promise<void>): Promise<void> {
-  if (ctx.req.httpVersion === '1.0' || ctx.res.shouldKeepAlive) ctx.res.removeHeader('Connection');
-  await next();
-  if (ctx.respond === false || ctx.headerSent) return;
-  const length = ctx.response.get('Content-Length');
-  if (length === '') return;
-  ctx.remove('Content-Length');
-  ctx.set('Date', new Date().toUTCString());
-  ctx.set('Content-Length', length);
+function dispatch(router: Router, handlers: ReadonlyMap<string, (ctx: Context) => Promise<void>>): Koa.Middleware {
+  return (ctx) => {
+    // `Connection: close` only when Go's server closes after an HTTP/1.1 answer: none on a kept-alive
+    // connection (Node would add `Connection: keep-alive` and `Keep-Alive: timeout=N`) nor to HTTP/1.0
+    // clients (removeHeader makes Node omit its own; it still closes when it must).
+    if (ctx.req.httpVersion === '1.0' || ctx.res.shouldKeepAlive) ctx.res.removeHeader('Connection');
+    const path = ctx.path;
+    if ((path.includes('//') || path.includes('/.')) && redirectToClean(ctx, path)) return undefined;
+    const matched = router.match(path, ctx.method);
+    const layer = matched.route ? matched.pathAndMethod[matched.pathAndMethod.length - 1] : undefined;
+    const handler = layer && handlers.get(layer.path as string);
+    if (!handler) {
+      sendWire(ctx, NOT_FOUND_PAGE);
+      return undefined;
+    }
+    return handler(ctx);
+  };
 }
 
 /** Go's mux redirects non-canonical paths (// and dot segments) with 301 to the cleaned path. */
-async function canonicalPath(ctx: Context, next: () => Promise<void>): Promise<void> {
-  const p = ctx.path;
-  if (p.includes('//') || p.includes('/.')) {
-    const clean = cleanPath(p);
-    if (clean !== p) {
-      // gorilla/mux's clean-path redirect: Location, then Go's Date and Content-Length 0; no type, no body.
-      ctx.respond = false;
-      ctx.res.writeHead(301, {
-        Location: clean + (ctx.querystring ? `?${ctx.querystring}` : ''),
-        Date: new Date().toUTCString(),
-        'Content-Length': '0',
-      });
-      ctx.res.end();
-      return;
-    }
-  }
-  await next();
+function redirectToClean(ctx: Context, path: string): boolean {
+  const clean = cleanPath(path);
+  if (clean === path) return false;
+  // gorilla/mux's clean-path redirect: Location, then Go's Date and Content-Length 0; no type, no body.
+  ctx.respond = false;
+  ctx.res.writeHead(301, {
+    Location: clean + (ctx.querystring ? `?${ctx.querystring}` : ''),
+    Date: httpDate(),
+    'Content-Length': '0',
+  });
+  ctx.res.end();
+  return true;
 }
 
 /** Go's path.Clean, keeping a trailing slash as gorilla/mux does. */

@@ -1,5 +1,8 @@
-// Writing guest responses through Koa with exact headers and bytes.
+// Writing guest responses through Koa with exact headers and bytes, in the order Go's server sends
+// them: the handler's headers, then `Date`, then `Content-Length` (Koa sets the length with the body,
+// so Date goes in just before it; Node would otherwise append Date after the length).
 import type { Context } from 'koa';
+import { httpDate } from '../net/http-date.ts';
 import { goJson } from '../util/gojson.ts';
 import type { WireError } from './http-errors.ts';
 
@@ -8,6 +11,7 @@ export function sendWire(ctx: Context, e: WireError): void {
   ctx.set('Content-Type', e.contentType);
   ctx.set('X-Content-Type-Options', 'nosniff');
   for (const [k, v] of Object.entries(e.headers ?? {})) ctx.set(k, v);
+  ctx.set('Date', httpDate());
   ctx.body = e.body;
 }
 
@@ -20,6 +24,7 @@ export function sendJson(ctx: Context, value: unknown): void {
 export function sendJsonBody(ctx: Context, body: string | Buffer): void {
   ctx.status = 200;
   ctx.set('Content-Type', 'application/json');
+  ctx.set('Date', httpDate());
   ctx.body = body;
 }
 
@@ -27,5 +32,6 @@ export function sendJsonBody(ctx: Context, body: string | Buffer): void {
 export function sendRaw(ctx: Context, contentType: string, text: string | Buffer): void {
   ctx.status = 200;
   ctx.set('Content-Type', contentType);
+  ctx.set('Date', httpDate());
   ctx.body = text;
 }
