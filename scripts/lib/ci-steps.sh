@@ -73,7 +73,9 @@ ci_start_daemon() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q "$(basename "$1")" "/proc/$pid/comm" 2>/dev/null; then
     log "$(basename "$1") (pid $pid) is already starting"
   else
-    setsid "$@" </dev/null >"$outfile" 2>&1 9>&- &
+    # From /: a daemon keeps the folder it started in as its cwd, and LXD's rsync (lxc copy) fails with
+    # "getcwd(): No such file or directory" once that checkout is removed.
+    (cd / && exec setsid "$@" </dev/null >"$outfile" 2>&1 9>&-) &
     pid=$!
     echo "$pid" >"$pidfile"
     log "started $(basename "$1") (pid $pid)"
