@@ -36,7 +36,7 @@ start_daemon() {
   local n=$1
   answers "$n" && return 0
   mkdir -p -m 711 "$D/m$n"
-  ( cd / && nsenter --net=/run/netns/$NS env LXD_DIR="$D/m$n" setsid lxd --group root --logfile "$D/m$n.log" \
+  ( cd / || exit; nsenter --net=/run/netns/$NS env LXD_DIR="$D/m$n" setsid lxd --group root --logfile "$D/m$n.log" \
       </dev/null >>"$D/m$n.out" 2>&1 & )
   LXD_DIR="$D/m$n" timeout 60 lxd waitready || die "member m$n did not start (see $D/m$n.log)"
   daemon_pid "$n" >"$D/m$n.pid"
