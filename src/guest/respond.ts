@@ -22,10 +22,7 @@ export function sendJson(ctx: Context, value: unknown): void {
 
 /** 200 with a JSON body already encoded (see render-cache.ts). */
 export function sendJsonBody(ctx: Context, body: string | Buffer): void {
-  ctx.status = 200;
-  ctx.set('Content-Type', 'application/json');
-  ctx.set('Date', httpDate());
-  ctx.body = body;
+  sendRaw(ctx, 'application/json', body);
 }
 
 /** 200 raw value, byte-exact, no newline added. */

@@ -17,6 +17,8 @@ export class Forker {
   readonly #proc: ChildProcess;
   readonly #lines: Interface;
   readonly #waiting: ((line: string) => void)[] = [];
+  /** On the host, pids it prints are host pids; in a namespace, they are that namespace's. */
+  readonly onHost: boolean;
 
   constructor(proc: ChildProcess, onHost = true) {
     this.#proc = proc;
@@ -24,9 +26,6 @@ export class Forker {
     this.#lines = createInterface({ input: proc.stdout! });
     this.#lines.on('line', (l) => this.#waiting.shift()?.(l));
   }
-
-  /** On the host, pids it prints are host pids; in a namespace, they are that namespace's. */
-  readonly onHost: boolean;
 
   static inNamespace(ns: TestNamespace): Forker {
     return new Forker(ns.spawn([PYTHON, '-c', script('forker.py')]), false);
