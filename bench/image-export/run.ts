@@ -7,7 +7,7 @@
 //   warm: guestgate from its cache vs LXD's devlxd, 1 and 8 concurrent downloads.
 // Prints GB/s and ratios; asserts nothing.   npm run bench:images   (root; scripts/lxd-setup.sh first)
 // Env: BENCH_SIZES_MIB (default "96,1024"), BENCH_ROUNDS (default 3; medians), BENCH_PREFIX (names of
-// the containers and image aliases it creates, default "ggbench-img-").
+// the containers and image aliases it creates, default "ggbench-img-"), BENCH_WARM=0 (cold pulls only).
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ const run = promisify(execFile);
 const SIZES = (process.env.BENCH_SIZES_MIB ?? '96,1024').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PREFIX = process.env.BENCH_PREFIX ?? 'ggbench-img-';
-const CONCURRENCY = [1, 8];
+const CONCURRENCY = process.env.BENCH_WARM === '0' ? [] : [1, 8];
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const f2 = (x: number): string => x.toFixed(2);
@@ -104,11 +104,15 @@ try {
     const url = `http://lxd/1.0/images/${fp}/export`;
     const bytes = Number((await lxc(['query', `/1.0/images/${fp}`]).then((s) => JSON.parse(s))).size);
     await pull(lx, '/dev/lxd/sock', url, 1, bytes); // LXD's page cache, both sides' first touch
-    const cold = { gg: [] as number[], up: [] as number[], lxd: [] as number[] };
+    const cold = { gg: [] as number[], up: [] as number[], lxd: [] as number[], cpu: [] as number[] };
     for (let r = 0; r < ROUNDS; r++) {
       await svc.remove(fp).catch(() => {});
       cold.up.push(await pull(undefined, LXD_SOCKET, `http://x/1.0/images/${fp}/export`, 1, bytes));
+      const cpu0 = process.cpuUsage();
+      const w0 = performance.now();
       cold.gg.push(await pull(gg, '/dev/lxd/sock', url, 1, bytes));
+      const cpu = process.cpuUsage(cpu0);
+      cold.cpu.push((cpu.user + cpu.system) / 1000 / (performance.now() - w0));
       cold.lxd.push(await pull(lx, '/dev/lxd/sock', url, 1, bytes));
     }
     const c = { gg: median(cold.gg), up: median(cold.up), lxd: median(cold.lxd) };
@@ -118,6 +122,7 @@ try {
         `guestgate/upstream x${f2(c.gg / c.up)}  guestgate/LXD x${f2(c.gg / c.lxd)}` +
         `   (rounds: ${cold.gg.map(f2).join(' ')} | ${cold.up.map(f2).join(' ')} | ${cold.lxd.map(f2).join(' ')})`,
     );
+    console.log(`        guestgate's own CPU during the cold pull: ${f2(median(cold.cpu))} cores (of 2; every thread)`);
     summary.push(`${mib} MiB cold: x${f2(c.gg / c.up)} of upstream, x${f2(c.gg / c.lxd)} of LXD devlxd`);
     for (const n of CONCURRENCY) {
       const w = { gg: [] as number[], lxd: [] as number[] };

@@ -1,5 +1,5 @@
 // The ONE module that calls libc directly (through koffi, FFI): socket peer credentials and pidfd,
-// pidfd and namespace ioctls, fd limits and an epoll set for exit watching. Everything else in
+// pidfd and namespace ioctls, fd limits, an epoll set for exit watching, a buffer's address. Everything else in
 // guestgate works with the small typed wrappers below; errors come back as errno numbers.
 import koffi from 'koffi';
 
@@ -79,6 +79,8 @@ export const epollWait = libc.func('epoll_wait', 'int', ['int', '_Out_ uint8_t *
 };
 
 export const errno = (): number => koffi.errno();
+/** Where a buffer's bytes are in memory (for O_DIRECT's alignment; the images' fill stages its writes). */
+export const bufferAddress = (b: Uint8Array): bigint => koffi.address(b);
 
 /** struct epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16 bytes). */
 export const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;

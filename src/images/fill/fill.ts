@@ -9,7 +9,18 @@ import { GuestgateError, isGuestgateError } from '../../errors.ts';
 import { commitBlob, tmpName } from '../store/blobs.ts';
 import { nextPartRoles, wholeSeconds, type ImageKind, type ImageType, type ManifestPart } from '../store/manifest.ts';
 import type { PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
-import { appendChunk, diskRoom, finishPart, heldBytes, newPart, syncPart, type FillPart } from './part.ts';
+import { openDirect } from './direct.ts';
+import {
+  appendChunk,
+  closeDirect,
+  diskRoom,
+  finishPart,
+  heldBytes,
+  newPart,
+  syncPart,
+  WAKE_BYTES,
+  type FillPart,
+} from './part.ts';
 import { toUpstreamError } from './upstream-error.ts';
 import { streamHasher, type StreamHasher } from './hasher.ts';
 import { assertImage } from '../inspect.ts';
@@ -200,7 +211,7 @@ export class Fill {
         const live = this.#store.live;
         const tmp = live ? live.claim(this.#store.cacheDir, label) : tmpName(this.#store.cacheDir, label);
         const fh = await open(tmp, 'wx+', this.#store.modes.file);
-        this.#parts.push(newPart(role, fh, tmp, size));
+        this.#parts.push(newPart(role, fh, await openDirect(tmp).catch(() => undefined), tmp, size));
         this.#wake();
       },
       write: async (chunk) => {
@@ -216,8 +227,11 @@ export class Fill {
         this.#received += chunk.length;
         const b = appendChunk(p, chunk);
         if (b) await b;
-        // Readers are woken once per batch, not per chunk.
-        if (p.batchBytes === 0) this.#wake();
+        // Readers are woken every WAKE_BYTES, not per chunk.
+        if (p.accepted - p.woken >= WAKE_BYTES) {
+          p.woken = p.accepted;
+          this.#wake();
+        }
         // Bounded queue: the upstream waits while more than MAX_QUEUED accepted bytes are not yet written.
         await diskRoom(p);
       },
@@ -265,7 +279,7 @@ export class Fill {
     this.#combined = undefined;
     for (const p of parts) {
       p.hash?.close();
-      await p.chain.catch(() => {});
+      await closeDirect(p);
       await rm(p.tmp, { force: true });
       this.#store.live?.release(p.tmp);
     }

@@ -1,25 +1,32 @@
 // One part of a fill (unified file, metadata or rootfs) on its way into the cache. Chunks from the
-// upstream are hashed and sniffed as they arrive, gathered into batches written with one positional
-// writev each (in order, behind a bounded queue), and kept in memory for a while (the tail) so guests
-// attached to the fill are sent the upstream's own buffers instead of re-reading the tmp file. A
-// background fdatasync now and then keeps the final fsync short.
+// upstream are hashed and sniffed as they arrive, gathered into batches written in order behind a
+// bounded queue (direct.ts: through an aligned staging buffer with O_DIRECT where the file system has
+// it, the unaligned rest carried to the next batch; else one positional writev), and kept in memory for
+// a while (the tail) so guests attached to the fill are sent the upstream's own buffers instead of
+// re-reading the tmp file.
 import type { FileHandle } from 'node:fs/promises';
 import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
 import type { PartRole } from '../store/manifest.ts';
+import { ALIGN, alignedBuffer, gather } from './direct.ts';
 import { streamHasher, type StreamHasher } from './hasher.ts';
 
-/** Bytes gathered before one writev to the tmp file. */
-export const WRITE_BATCH = 1024 * 1024;
+/** Bytes gathered before one write to the tmp file. */
+export const WRITE_BATCH = 4 * 1024 * 1024;
 /** How many accepted bytes may wait for the disk before the upstream is paused. */
 export const MAX_QUEUED = 32 * 1024 * 1024;
+/** Readers of a fill are woken each time this many more bytes arrived (and at each part's end). */
+export const WAKE_BYTES = 512 * 1024;
 /** Recent bytes kept in memory for readers (besides those not yet on disk). */
 export const TAIL_WINDOW = 16 * 1024 * 1024;
-/** Start a background fdatasync each time this many bytes were written since the last one. */
-export const SYNC_EVERY = 128 * 1024 * 1024;
 
 export interface FillPart {
   readonly role: PartRole;
+  /** The tmp file: readers, the unaligned end, fsync. */
   readonly fh: FileHandle;
+  /** The same file opened O_DIRECT (undefined: buffered writes only, or closed once written). */
+  direct: FileHandle | undefined;
+  /** The staging buffer of direct writes (one at a time: writes are chained). */
+  stage: Buffer | undefined;
   readonly tmp: string;
   /** Exact size announced by the upstream, if any. */
   readonly size: number | undefined;
@@ -27,6 +34,8 @@ export interface FillPart {
   written: number;
   /** Bytes accepted from the upstream (>= written while writes are queued); readers may be sent this far. */
   accepted: number;
+  /** `accepted` when readers were last woken. */
+  woken: number;
   /** Writes run one after another on this chain, overlapping with hashing the next chunks. */
   chain: Promise<void>;
   ended: boolean;
@@ -42,19 +51,26 @@ export interface FillPart {
   /** Recent chunks in memory, covering [tailStart, accepted); everything before tailStart is on disk. */
   tail: Buffer[];
   tailStart: number;
-  synced: number;
-  syncing: Promise<void> | undefined;
   /** Batches handed to the disk and not yet written, oldest first. */
   queued: { readonly end: number; readonly done: Promise<void> }[];
 }
 
-export const newPart = (role: PartRole, fh: FileHandle, tmp: string, size: number | undefined): FillPart => ({
+export const newPart = (
+  role: PartRole,
+  fh: FileHandle,
+  direct: FileHandle | undefined,
+  tmp: string,
+  size: number | undefined,
+): FillPart => ({
   role,
   fh,
+  direct,
+  stage: undefined,
   tmp,
   size,
   written: 0,
   accepted: 0,
+  woken: 0,
   chain: Promise.resolve(),
   ended: false,
   ext: undefined,
@@ -67,8 +83,6 @@ export const newPart = (role: PartRole, fh: FileHandle, tmp: string, size: numbe
   batchBytes: 0,
   tail: [],
   tailStart: 0,
-  synced: 0,
-  syncing: undefined,
   queued: [],
 });
 
@@ -87,20 +101,32 @@ export function appendChunk(p: FillPart, chunk: Buffer): Promise<void> | undefin
   return room;
 }
 
-/** Queue the gathered chunks for one positional writev. */
-export function flushBatch(p: FillPart): void {
-  if (!p.batchBytes) return;
-  const bufs = p.batch;
-  const at = p.accepted - p.batchBytes;
-  const end = p.accepted;
-  p.batch = [];
-  p.batchBytes = 0;
+/**
+ * Queue the gathered chunks for the disk. Direct: the ALIGN-multiple head through a staging buffer, the
+ * rest stays gathered for the next batch (written buffered once the part ends, `last`).
+ */
+export function flushBatch(p: FillPart, last = false): void {
+  const len = p.batchBytes;
+  if (!len) return;
+  const at = p.accepted - len;
+  const head = p.direct ? len - (len % ALIGN) : 0;
+  if (!last && p.direct && head === 0) return;
+  const [direct, rest] = splitAt(p.batch, head);
+  const buffered = last || !p.direct ? rest : [];
+  const end = at + head + (buffered === rest ? len - head : 0);
+  p.batch = buffered === rest ? [] : rest;
+  p.batchBytes = len - (end - at);
+  const dfh = p.direct;
   p.chain = p.chain.then(async () => {
-    await writeAll(p.fh, bufs, at);
+    if (head) {
+      if (!p.stage || p.stage.length < head) p.stage = alignedBuffer(Math.max(head, 2 * WRITE_BATCH));
+      gather(direct, p.stage);
+      await writeAll(dfh!, [p.stage.subarray(0, head)], at);
+    }
+    if (buffered.length) await writeAll(p.fh, buffered, at + head);
     p.written = end;
     p.queued.shift();
     trimTail(p);
-    startSync(p);
   });
   p.chain.catch(() => {}); // surfaces at the next awaited write or endPart
   p.queued.push({ end, done: p.chain });
@@ -144,18 +170,22 @@ function trimTail(p: FillPart): void {
   p.tailStart = start;
 }
 
-function startSync(p: FillPart): void {
-  if (p.syncing || p.written - p.synced < SYNC_EVERY) return;
-  const upto = p.written;
-  p.syncing = p.fh.datasync().then(
-    () => {
-      p.synced = upto;
-      p.syncing = undefined;
-    },
-    () => {
-      p.syncing = undefined; // the final fsync reports any error
-    },
-  );
+/** `bufs` cut at byte `n`: the views before it and the views from it. */
+function splitAt(bufs: readonly Buffer[], n: number): [Buffer[], Buffer[]] {
+  const a: Buffer[] = [];
+  let i = 0;
+  let left = n;
+  for (; i < bufs.length && left > 0; i++) {
+    const b = bufs[i]!;
+    if (b.length <= left) {
+      a.push(b);
+      left -= b.length;
+      continue;
+    }
+    a.push(b.subarray(0, left));
+    return [a, [b.subarray(left), ...bufs.slice(i + 1)]];
+  }
+  return [a, bufs.slice(i)];
 }
 
 /** The in-memory buffers covering [pos, min(end, accepted)), or [] when pos is older than the tail (read the file). */
@@ -181,17 +211,31 @@ export function heldBytes(p: FillPart, pos: number, end: number): Buffer[] {
  * The bytes may still be on their way to the disk: syncPart() before committing.
  */
 export async function finishPart(p: FillPart): Promise<void> {
-  flushBatch(p);
+  flushBatch(p, true);
   if (p.ext === undefined) p.ext = sniffExtension(Buffer.concat(p.head));
   p.head = [];
   if (p.hash) p.digest = await p.hash.digest();
   p.ended = true;
 }
 
-/** Every byte written and fsynced (one fsync; the background ones made it short). */
-export async function syncPart(p: FillPart): Promise<void> {
+/** Every byte handed to the file (not yet durable); the direct descriptor is closed. */
+export async function written(p: FillPart): Promise<void> {
   await p.chain;
-  await p.syncing;
+  await closeDirect(p);
+}
+
+/** Close the direct descriptor once nothing is queued for it (also after a failure). */
+export async function closeDirect(p: FillPart): Promise<void> {
+  await p.chain.catch(() => {});
+  const d = p.direct;
+  p.direct = undefined;
+  p.stage = undefined;
+  await d?.close().catch(() => {});
+}
+
+/** Every byte written and fsynced. */
+export async function syncPart(p: FillPart): Promise<void> {
+  await written(p);
   await p.fh.sync();
 }
 

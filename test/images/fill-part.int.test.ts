@@ -1,0 +1,82 @@
+// A fill's part on a real file: the bytes on disk are exactly the upstream's whatever the chunking (sizes that
+// are no multiple of the O_DIRECT alignment, chunks that straddle it), through O_DIRECT where the file system
+// has it and through buffered writes where it has not; readers can be sent every byte while it streams.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ALIGN, openDirect } from '../../src/images/fill/direct.ts';
+import {
+  appendChunk,
+  diskRoom,
+  finishPart,
+  heldBytes,
+  newPart,
+  syncPart,
+  WRITE_BATCH,
+} from '../../src/images/fill/part.ts';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gg-part-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Stream `data` into a new part in chunks of the given sizes (cycled); returns the part and what readers saw mid-way. */
+async function stream(data: Buffer, sizes: number[], direct: boolean) {
+  const path = join(dir, `part-${Math.random().toString(36).slice(2)}`);
+  const fh = await open(path, 'wx+', 0o600);
+  const dfh = direct ? await openDirect(path) : undefined;
+  if (direct && !dfh) throw new Error(`O_DIRECT is not supported on ${dir} (the file system of the temp dir)`);
+  const p = newPart('unified', fh, dfh, path, data.length);
+  let at = 0;
+  let i = 0;
+  let heldOk = 0;
+  while (at < data.length) {
+    const n = Math.min(sizes[i++ % sizes.length]!, data.length - at);
+    const a = appendChunk(p, data.subarray(at, at + n));
+    if (a) await a;
+    at += n;
+    await diskRoom(p);
+    // What a reader is offered now: the bytes in memory from `written`, identical to the upstream's.
+    const mem = Buffer.concat(heldBytes(p, p.written, p.accepted));
+    if (mem.length) {
+      expect(mem.equals(data.subarray(p.written, p.written + mem.length))).toBe(true);
+      heldOk++;
+    }
+  }
+  await finishPart(p);
+  await syncPart(p);
+  await fh.close();
+  return { p, path, heldOk };
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe.each([
+  ['O_DIRECT', true],
+  ['buffered', false],
+])('fill part, %s writes', (_name, direct) => {
+  for (const [label, size, sizes] of [
+    ['one byte', 1, [1]],
+    ['a block minus one', ALIGN - 1, [1000]],
+    ['odd chunks across several batches', 3 * WRITE_BATCH + 12_345, [65_536 + 7, 4093, 1_000_003]],
+    ['exactly aligned batches', 2 * WRITE_BATCH, [WRITE_BATCH]],
+    ['big slabs with an unaligned end', 2 * WRITE_BATCH + ALIGN + 1, [4 * 1024 * 1024 + 1]],
+  ] as const) {
+    it(`${label}: the file holds exactly the streamed bytes`, async () => {
+      const data = randomBytes(size);
+      const { p, path, heldOk } = await stream(data, [...sizes], direct);
+      expect(p.written).toBe(size);
+      expect(p.accepted).toBe(size);
+      expect(p.direct).toBeUndefined(); // closed once written
+      const disk = await readFile(path);
+      expect(disk.length).toBe(size);
+      expect(sha(disk)).toBe(sha(data));
+      if (size > ALIGN) expect(heldOk).toBeGreaterThan(0);
+    });
+  }
+});
