@@ -1,49 +1,83 @@
-// The 2-member LXD 5.0.2 cluster of scripts/lxd-cluster-setup.sh, for the cluster interop suite and
-// bench/cluster: build (or reuse) it, drive one member through `lxc` with that member's LXD_DIR, stop and
-// start a member's daemon, tear everything down. Every failure carries the script's output.
+// The 2-member LXD 5.0.2 or Incus 6.0.4 cluster of scripts/cluster-setup.sh, for the cluster interop suites
+// and bench/cluster: build (or reuse) it, drive one member through its client with that member's state dir,
+// stop and start a member's daemon, tear everything down. Every failure carries the script's output.
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { Cli } from './lxd-harness.ts';
 
-const SCRIPT = resolve(import.meta.dirname, '../../scripts/lxd-cluster-setup.sh');
-export const CLUSTER_DIR = process.env.GUESTGATE_CLUSTER_DIR ?? '/var/lib/guestgate-ci/ggcl';
-export const MEMBERS = ['ggcl-m1', 'ggcl-m2'] as const;
-export type Member = (typeof MEMBERS)[number];
+const SCRIPT = resolve(import.meta.dirname, '../../scripts/cluster-setup.sh');
 
-const n = (m: Member): 1 | 2 => (m === 'ggcl-m1' ? 1 : 2);
+export type Flavour = 'lxd' | 'incus';
 
-/** The member's API socket (its LXD_DIR's unix.socket). */
-export const memberSocket = (m: Member): string => join(CLUSTER_DIR, `m${n(m)}`, 'unix.socket');
-
-/** `lxc` talking to this member (over its unix socket: no network namespace needed). */
-export const memberCli = (m: Member): Cli => ({
-  bin: 'lxc',
-  env: { ...process.env, LXD_DIR: join(CLUSTER_DIR, `m${n(m)}`) },
-  guestDir: '/dev/lxd',
-  enabledKey: 'security.devlxd',
-});
-
-function script(args: string[], timeoutMs = 300_000): Promise<string> {
-  return new Promise((res, rej) => {
-    execFile(
-      SCRIPT,
-      args,
-      { timeout: timeoutMs, encoding: 'utf8', env: { ...process.env, GUESTGATE_CLUSTER_DIR: CLUSTER_DIR } },
-      (err, stdout, stderr) => {
-        if (err) rej(new Error(`${SCRIPT} ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`));
-        else res(stdout);
-      },
-    );
-  });
+export interface Cluster {
+  readonly flavour: Flavour;
+  /** The server's name in messages ("LXD 5.0.2", "Incus 6.0.4"). */
+  readonly server: string;
+  readonly dir: string;
+  /** Member names: [database leader, stand-by]. */
+  readonly members: readonly [string, string];
+  /** The member's API socket (its state dir's unix.socket). */
+  socket(member: string): string;
+  /** The client talking to this member over its unix socket (no network namespace needed). */
+  cli(member: string): Cli;
+  setup(): Promise<void>;
+  teardown(): Promise<string>;
+  /** SIGTERM the member's daemon (its containers keep running). */
+  stopMember(member: string): Promise<string>;
+  startMember(member: string): Promise<string>;
 }
 
-/** Build the cluster (or reuse a healthy one). Throws with what is missing (root, LXD, the image). */
-export async function setupCluster(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('the LXD cluster suite needs root (network namespaces, LXD daemons)');
-  const out = await script([]);
-  if (!out.includes('CLUSTER_READY')) throw new Error(`lxd-cluster-setup.sh did not say CLUSTER_READY:\n${out}`);
+export function cluster(flavour: Flavour): Cluster {
+  const prefix = flavour === 'lxd' ? 'ggcl' : 'ggci';
+  const dir = process.env.GUESTGATE_CLUSTER_DIR ?? `/var/lib/guestgate-ci/${prefix}`;
+  const members = [`${prefix}-m1`, `${prefix}-m2`] as const;
+  const n = (m: string): string => {
+    const i = members.indexOf(m as (typeof members)[number]);
+    if (i < 0) throw new Error(`no member ${m} in the ${flavour} cluster (${members.join(', ')})`);
+    return String(i + 1);
+  };
+  const script = (args: string[], timeoutMs = 300_000): Promise<string> =>
+    new Promise((res, rej) => {
+      execFile(
+        SCRIPT,
+        [flavour, ...args],
+        { timeout: timeoutMs, encoding: 'utf8', env: { ...process.env, GUESTGATE_CLUSTER_DIR: dir } },
+        (err, stdout, stderr) => {
+          if (err)
+            rej(new Error(`${SCRIPT} ${flavour} ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`));
+          else res(stdout);
+        },
+      );
+    });
+  return {
+    flavour,
+    server: flavour === 'lxd' ? 'LXD 5.0.2' : 'Incus 6.0.4',
+    dir,
+    members,
+    socket: (m) => join(dir, `m${n(m)}`, 'unix.socket'),
+    cli: (m) =>
+      flavour === 'lxd'
+        ? {
+            bin: 'lxc',
+            env: { ...process.env, LXD_DIR: join(dir, `m${n(m)}`) },
+            guestDir: '/dev/lxd',
+            enabledKey: 'security.devlxd',
+          }
+        : {
+            bin: 'incus',
+            env: { ...process.env, INCUS_DIR: join(dir, `m${n(m)}`) },
+            guestDir: '/dev/incus',
+            enabledKey: 'security.guestapi',
+          },
+    async setup() {
+      if (process.getuid?.() !== 0)
+        throw new Error(`the ${flavour} cluster suite needs root (network namespaces, ${flavour} daemons)`);
+      const out = await script([], 600_000);
+      if (!out.includes('CLUSTER_READY'))
+        throw new Error(`cluster-setup.sh ${flavour} did not say CLUSTER_READY:\n${out}`);
+    },
+    teardown: () => script(['--teardown']),
+    stopMember: (m) => script(['--stop-member', n(m)]),
+    startMember: (m) => script(['--start-member', n(m)]),
+  };
 }
-
-export const teardownCluster = (): Promise<string> => script(['--teardown']);
-export const stopMember = (m: Member): Promise<string> => script(['--stop-member', String(n(m))]);
-export const startMember = (m: Member): Promise<string> => script(['--start-member', String(n(m))]);
