@@ -10,7 +10,7 @@ import { isGuestgateError } from '../../errors.ts';
 import { fsyncDir, writeFileAtomic, isTmpName } from '../../util/atomic-write.ts';
 import type { ChangeListener, Instance, InventorySource } from '../model.ts';
 import { instanceToYaml, parseInstanceYaml } from '../parse.ts';
-import { readInstanceFile, UnsafeFileError, type FileRead } from './safe-read.ts';
+import { readInstanceFile, readInstanceFileSync, UnsafeFileError, type FileRead } from './safe-read.ts';
 
 interface Entry {
   readonly text: string;
@@ -153,12 +153,14 @@ export class DirSource implements InventorySource {
    * The file's content once settled: its mtime at least `settle` old and a re-read identical, or (for
    * an mtime in the future: clock skew) the same size, mtime and content seen `settle` apart.
    */
-  async #settled(path: string): Promise<{ text: string } | { waitMs: number }> {
-    const a = await readInstanceFile(path, this.#maxFileSize);
+  async #settled(path: string, sync: boolean): Promise<{ text: string } | { waitMs: number }> {
+    const read = (): FileRead | Promise<FileRead> =>
+      sync ? readInstanceFileSync(path, this.#maxFileSize) : readInstanceFile(path, this.#maxFileSize);
+    const a = await read();
     const now = Date.now();
     const age = now - a.mtimeMs;
     if (age >= this.#settleMs) {
-      const b: FileRead = await readInstanceFile(path, this.#maxFileSize);
+      const b: FileRead = await read();
       if (same(a, b)) return this.#done(path, b.text);
       return { waitMs: this.#settleMs };
     }
@@ -176,10 +178,13 @@ export class DirSource implements InventorySource {
   /** Returns the files not settled yet (each re-checked later unless `initial`). */
   async #scanFiles(names: readonly string[], initial = false): Promise<string[]> {
     const unsettled: string[] = [];
-    for (const file of names) {
+    // Files are read READ_AHEAD at a time (each read is several syscalls on the thread pool) and
+    // applied one by one, in order. At start (nothing served yet) they are read synchronously.
+    const read = readAhead(names, READ_AHEAD, (file) => this.#settled(join(this.#dir, file), initial));
+    for (const [i, file] of names.entries()) {
       let text: string;
       try {
-        const r = await this.#settled(join(this.#dir, file));
+        const r = await read(i);
         if ('waitMs' in r) {
           unsettled.push(file);
           if (!initial) this.#recheck(file, r.waitMs);
@@ -254,3 +259,25 @@ export class DirSource implements InventorySource {
 }
 
 const same = (a: FileRead, b: FileRead): boolean => a.text === b.text && a.size === b.size && a.mtimeMs === b.mtimeMs;
+
+/** How many instance files are read at once during a scan. */
+const READ_AHEAD = 32;
+
+/**
+ * `f` of each item, started at most `width` ahead of the one consumed: get(i) awaits item i (consume in
+ * order). A rejection surfaces at its get(i) only.
+ */
+function readAhead<T, R>(items: readonly T[], width: number, f: (t: T) => Promise<R>): (i: number) => Promise<R> {
+  const started: Promise<R>[] = [];
+  const start = (upto: number): void => {
+    for (let j = started.length; j < Math.min(items.length, upto); j++) {
+      const p = f(items[j]!);
+      p.catch(() => {});
+      started.push(p);
+    }
+  };
+  return (i) => {
+    start(i + width);
+    return started[i]!;
+  };
+}
