@@ -148,7 +148,7 @@ try {
     `\nguestgate bench/cluster (LXD 5.0.2, ${N} running instances per member / standalone; ${CHANGES} changes)`,
   );
   console.log(
-    'gateway                 start ms   RSS MiB   RSS after   event p50 ms   p99 ms   max ms   indexed/known',
+    'gateway                 start ms   RSS MiB   RSS after   event p50 ms   p99 ms   max ms   after answer p50/p99   indexed/known',
   );
   for (const s of sides) {
     const admin = join(s.dir, 'run/admin.sock');
@@ -221,6 +221,7 @@ try {
     };
     await until(() => ready, 'listener ready');
     const lat: number[] = [];
+    const afterAnswer: number[] = [];
     for (let i = 0; i < CHANGES; i++) {
       const v = `${Date.now()}-${i}`;
       const sent = Date.now();
@@ -228,8 +229,10 @@ try {
         config: { 'user.bench': v },
       });
       if (r.status !== 200) throw new Error(`${s.label}: PATCH answered ${r.status}: ${r.text}`);
+      const answered = Date.now();
       await until(() => arrivals.has(v), `event for change ${i}`);
       lat.push(arrivals.get(v)! - sent);
+      afterAnswer.push(arrivals.get(v)! - answered);
     }
     child.kill();
     const rss1 = rssMiB(s.gw.pid!);
@@ -238,13 +241,15 @@ try {
         `${q(lat, 0.5).toFixed(1).padStart(15)}${q(lat, 0.99).toFixed(1).padStart(9)}${Math.max(...lat)
           .toFixed(1)
           .padStart(9)}` +
+        `${`${q(afterAnswer, 0.5).toFixed(1)} / ${q(afterAnswer, 0.99).toFixed(1)}`.padStart(23)}` +
         `${`${indexed}/${known}`.padStart(16)}`,
     );
     s.gw.kill('SIGTERM');
   }
   console.log(
     "\nstart = spawn until all local instances are indexed (the other member's are known, never indexed);\n" +
-      "event = PATCH sent (member 1's API for both members) until the guest's listener received the event.",
+      "event = PATCH sent (member 1's API for both members) until the guest's listener received the event;\n" +
+      'after answer = the same from when LXD answered the PATCH (negative: the event came first).',
   );
 } finally {
   for (const s of sides) s.gw?.kill('SIGKILL');
