@@ -11,10 +11,10 @@
 // Env: BENCH_INSTANCES (per member and standalone, default 100), BENCH_CHANGES (default 30).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { http } from '../../test/helpers/service.ts';
 import { cluster } from '../../test/interop/cluster.ts';
 import { LXD_SOCKET } from '../../test/interop/lxd-gateway.ts';
 import { type Cli, LXD_CLI, launchContainer, lxc, lxdAvailable } from '../../test/interop/lxd-harness.ts';
@@ -32,34 +32,6 @@ const avail = await lxdAvailable();
 if (!avail.ok) {
   console.error(`bench/cluster needs the host's LXD and its image: ${avail.why} (scripts/lxd-setup.sh)`);
   process.exit(1);
-}
-
-/** One HTTP request over a unix socket; resolves with status and body. */
-function request(
-  socket: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; text: string }> {
-  return new Promise((res, rej) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      {
-        socketPath: socket,
-        method,
-        path,
-        headers: { host: 'x', ...(data ? { 'content-type': 'application/json' } : {}) },
-      },
-      (r) => {
-        let text = '';
-        r.setEncoding('utf8');
-        r.on('data', (c: string) => (text += c));
-        r.on('end', () => res({ status: r.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', rej);
-    req.end(data);
-  });
 }
 
 async function pool<T>(items: T[], width: number, f: (t: T) => Promise<void>): Promise<void> {
@@ -163,7 +135,7 @@ try {
     let indexed = 0;
     let known = 0;
     for (;;) {
-      const r = await request(admin, 'GET', '/1.0/instances').catch(() => undefined);
+      const r = await http(admin, 'GET', '/1.0/instances').catch(() => undefined);
       if (r?.status === 200) {
         const list = JSON.parse(r.text) as { key: string; identity?: { init_pid?: number } }[];
         const mine = list.filter((i) => i.key.startsWith(`${s.prefix}-`) || i.key.includes(`/${s.prefix}-`));
@@ -179,7 +151,7 @@ try {
 
     // The listener, entered by the container's init pid (no daemon relays its output).
     const pid = (
-      JSON.parse((await request(s.changeSocket, 'GET', `/1.0/instances/${s.prefix}-000/state`)).text) as {
+      JSON.parse((await http(s.changeSocket, 'GET', `/1.0/instances/${s.prefix}-000/state`)).text) as {
         metadata: { pid: number };
       }
     ).metadata.pid;
@@ -225,8 +197,9 @@ try {
     for (let i = 0; i < CHANGES; i++) {
       const v = `${Date.now()}-${i}`;
       const sent = Date.now();
-      const r = await request(s.changeSocket, 'PATCH', `/1.0/instances/${s.prefix}-000`, {
-        config: { 'user.bench': v },
+      const body = JSON.stringify({ config: { 'user.bench': v } });
+      const r = await http(s.changeSocket, 'PATCH', `/1.0/instances/${s.prefix}-000`, body, {
+        'Content-Type': 'application/json',
       });
       if (r.status !== 200) throw new Error(`${s.label}: PATCH answered ${r.status}: ${r.text}`);
       const answered = Date.now();

@@ -12,36 +12,15 @@
 // TypeScript Node strips at load, which alone holds ~40 MB more).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { http } from '../../test/helpers/service.ts';
 
 const N = Number(process.env.BENCH_INSTANCES ?? 10_000);
 const EDITS = Number(process.env.BENCH_EDITS ?? 20);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = process.env.BENCH_ENTRY === 'dist';
-
-function request(
-  socket: string,
-  method: string,
-  path: string,
-  body?: string,
-): Promise<{ status: number; text: string }> {
-  return new Promise((res, rej) => {
-    const req = http.request(
-      { socketPath: socket, method, path, headers: { host: 'x', 'content-type': 'text/plain' }, agent: false },
-      (r) => {
-        let text = '';
-        r.setEncoding('utf8');
-        r.on('data', (c: string) => (text += c));
-        r.on('end', () => res({ status: r.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', rej);
-    req.end(body);
-  });
-}
 
 const name = (i: number): string => `vm-${String(i).padStart(5, '0')}`;
 const instanceYaml = (i: number, role: string): string =>
@@ -87,7 +66,7 @@ async function start(label: string, inv: string, demo: string, count: number) {
   children.push(gw);
   const admin = join(dir, 'run/admin.sock');
   for (;;) {
-    const m = await request(admin, 'GET', '/metrics').catch(() => undefined);
+    const m = await http(admin, 'GET', '/metrics').catch(() => undefined);
     if (m && new RegExp(`^guestgate_instances ${count}$`, 'm').test(m.text)) break;
     if (gw.exitCode !== null) throw new Error(`${label}: guestgate exited (${gw.exitCode})`);
     if (performance.now() - t0 > 300_000) throw new Error(`${label}: not ready in 300 s`);
@@ -101,7 +80,7 @@ async function start(label: string, inv: string, demo: string, count: number) {
 /** ms until the guest reads `want` for user.role (polled every 2 ms). */
 async function visible(guest: string, want: string, since: number): Promise<number> {
   for (;;) {
-    const r = await request(guest, 'GET', '/1.0/config/user.role');
+    const r = await http(guest, 'GET', '/1.0/config/user.role');
     if (r.text === want) return performance.now() - since;
     if (performance.now() - since > 30_000) throw new Error(`edit not visible in 30 s (guest reads ${r.text})`);
     await new Promise((res) => setTimeout(res, 2));
@@ -137,7 +116,9 @@ try {
   for (let e = 0; e < EDITS; e++) {
     const v = `admin-${e}`;
     const t = performance.now();
-    const r = await request(big.admin, 'PUT', `/1.0/instances/${name(42)}/config/user.role`, v);
+    const r = await http(big.admin, 'PUT', `/1.0/instances/${name(42)}/config/user.role`, v, {
+      'Content-Type': 'text/plain',
+    });
     if (r.status !== 200) throw new Error(`admin PUT answered ${r.status}: ${r.text}`);
     viaAdmin.push(await visible(big.guest, v, t));
   }

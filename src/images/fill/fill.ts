@@ -10,24 +10,14 @@ import { commitBlob, tmpName } from '../store/blobs.ts';
 import { nextPartRoles, wholeSeconds, type ImageKind, type ImageType, type ManifestPart } from '../store/manifest.ts';
 import type { PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
 import { openDirect } from './direct.ts';
-import {
-  appendChunk,
-  closeDirect,
-  diskRoom,
-  finishPart,
-  heldBytes,
-  newPart,
-  syncPart,
-  WAKE_BYTES,
-  type FillPart,
-} from './part.ts';
+import { appendChunk, closeDirect, diskRoom, finishPart, heldBytes, newPart, type FillPart } from './part.ts';
+import { syncPart, WAKE_BYTES } from './part.ts';
 import { toUpstreamError } from './upstream-error.ts';
 import { streamHasher, type StreamHasher } from './hasher.ts';
 import { assertImage } from '../inspect.ts';
 import type { FillResult, FillState, FillStore } from './types.ts';
 import { assertComplete, assertDigest } from './verify.ts';
 export type { FillPart } from './part.ts';
-
 export type { FillResult, FillState, FillStore } from './types.ts';
 
 export class Fill {
