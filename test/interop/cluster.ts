@@ -76,7 +76,7 @@ export function cluster(flavour: Flavour): Cluster {
       if (!out.includes('CLUSTER_READY'))
         throw new Error(`cluster-setup.sh ${flavour} did not say CLUSTER_READY:\n${out}`);
     },
-    teardown: () => script(['--teardown']),
+    teardown: () => script(['--teardown'], 1_800_000),
     stopMember: (m) => script(['--stop-member', n(m)]),
     startMember: (m) => script(['--start-member', n(m)]),
   };
