@@ -2,7 +2,7 @@
 // are no multiple of the O_DIRECT alignment, chunks that straddle it), through O_DIRECT where the file system
 // has it and through buffered writes where it has not; readers can be sent every byte while it streams.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -26,10 +26,10 @@ afterEach(async () => {
 });
 
 /** Stream `data` into a new part in chunks of the given sizes (cycled); returns the part and what readers saw mid-way. */
-async function stream(data: Buffer, sizes: number[], direct: boolean) {
+async function stream(data: Buffer, sizes: number[], direct: boolean | 'refused') {
   const path = join(dir, `part-${Math.random().toString(36).slice(2)}`);
   const fh = await open(path, 'wx+', 0o600);
-  const dfh = direct ? await openDirect(path) : undefined;
+  const dfh = direct === 'refused' ? refusing() : direct ? await openDirect(path) : undefined;
   if (direct && !dfh) throw new Error(`O_DIRECT is not supported on ${dir} (the file system of the temp dir)`);
   const p = newPart('unified', fh, dfh, path, data.length);
   let at = 0;
@@ -54,12 +54,21 @@ async function stream(data: Buffer, sizes: number[], direct: boolean) {
   return { p, path, heldOk };
 }
 
+/** A descriptor whose writes fail with EINVAL, as on a file system that takes O_DIRECT at open only. */
+function refusing(): FileHandle {
+  const einval = async (): Promise<never> => {
+    throw Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' });
+  };
+  return { writev: einval, write: einval, close: async () => {} } as unknown as FileHandle;
+}
+
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe.each([
   ['O_DIRECT', true],
   ['buffered', false],
-])('fill part, %s writes', (_name, direct) => {
+  ['O_DIRECT refused at the first write (EINVAL)', 'refused'],
+] as const)('fill part, %s writes', (_name, direct) => {
   for (const [label, size, sizes] of [
     ['one byte', 1, [1]],
     ['a block minus one', ALIGN - 1, [1000]],

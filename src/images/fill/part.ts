@@ -25,6 +25,8 @@ export interface FillPart {
   readonly fh: FileHandle;
   /** The same file opened O_DIRECT (undefined: buffered writes only, or closed once written). */
   direct: FileHandle | undefined;
+  /** A direct write failed with EINVAL: the rest goes buffered. */
+  directRefused: boolean;
   /** The staging buffer of direct writes (one at a time: writes are chained). */
   stage: Buffer | undefined;
   readonly tmp: string;
@@ -65,6 +67,7 @@ export const newPart = (
   role,
   fh,
   direct,
+  directRefused: false,
   stage: undefined,
   tmp,
   size,
@@ -109,10 +112,11 @@ export function flushBatch(p: FillPart, last = false): void {
   const len = p.batchBytes;
   if (!len) return;
   const at = p.accepted - len;
-  const head = p.direct ? len - (len % ALIGN) : 0;
-  if (!last && p.direct && head === 0) return;
+  const useDirect = p.direct !== undefined && !p.directRefused;
+  const head = useDirect ? len - (len % ALIGN) : 0;
+  if (!last && useDirect && head === 0) return;
   const [direct, rest] = splitAt(p.batch, head);
-  const buffered = last || !p.direct ? rest : [];
+  const buffered = last || !useDirect ? rest : [];
   const end = at + head + (buffered === rest ? len - head : 0);
   p.batch = buffered === rest ? [] : rest;
   p.batchBytes = len - (end - at);
@@ -121,7 +125,13 @@ export function flushBatch(p: FillPart, last = false): void {
     if (head) {
       if (!p.stage || p.stage.length < head) p.stage = alignedBuffer(Math.max(head, 2 * WRITE_BATCH));
       gather(direct, p.stage);
-      await writeAll(dfh!, [p.stage.subarray(0, head)], at);
+      const bytes = [p.stage.subarray(0, head)];
+      await writeAll(dfh!, bytes, at).catch(async (e: NodeJS.ErrnoException) => {
+        // A file system that took O_DIRECT at open but refuses this write: buffered from now on.
+        if (e.code !== 'EINVAL') throw e;
+        p.directRefused = true;
+        await writeAll(p.fh, bytes, at);
+      });
     }
     if (buffered.length) await writeAll(p.fh, buffered, at + head);
     p.written = end;
