@@ -84,6 +84,20 @@ kill_daemon() {
   rm -f "$D/m$n.pid"
 }
 
+# After a member's daemon restarts, `waitready` returns before the cluster takes changes for its instances
+# again (Incus 6.0.4 answered "Server isn't ready yet" to a config change forwarded to it): wait (60 s at
+# most) until both members are ONLINE and each lists the instances through the cluster.
+cluster_ready() {
+  local i
+  for i in $(seq 300); do
+    [ "$(on 1 timeout 10 $CLI cluster list --format csv 2>/dev/null | grep -c ',ONLINE,')" = 2 ] &&
+      on 1 timeout 10 $CLI query '/1.0/instances?recursion=1' >/dev/null 2>&1 &&
+      on 2 timeout 10 $CLI query '/1.0/instances?recursion=1' >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  die "the cluster did not take requests within 60 s of a member's start: $(on 1 $CLI cluster list 2>&1)"
+}
+
 healthy() {
   [ -e /run/netns/$NS ] && answers 1 && answers 2 || return 1
   local list
@@ -164,6 +178,7 @@ case "${1:-}" in
   "") setup ;;
   --teardown) teardown ;;
   --stop-member) [[ "${2:-}" =~ ^[12]$ ]] || die "--stop-member 1|2"; kill_daemon "$2"; log "m$2 stopped" ;;
-  --start-member) [[ "${2:-}" =~ ^[12]$ ]] || die "--start-member 1|2"; start_daemon "$2"; log "m$2 answers" ;;
+  --start-member) [[ "${2:-}" =~ ^[12]$ ]] || die "--start-member 1|2"; start_daemon "$2"; cluster_ready
+    log "m$2 answers" ;;
   *) die "unknown argument: $1" ;;
 esac
