@@ -7,7 +7,7 @@
 //   warm: guestgate from its cache vs LXD's devlxd, 1 and 8 concurrent downloads.
 // Prints GB/s and ratios; asserts nothing.   npm run bench:images   (root; scripts/lxd-setup.sh first)
 // Env: BENCH_SIZES_MIB (default "96,1024"), BENCH_ROUNDS (default 3; medians), BENCH_PREFIX (names of
-// the containers and image aliases it creates, default "ggbench-img-"), BENCH_WARM=0 (cold pulls only).
+// the containers and image aliases it creates, default "ggbench-img-"), BENCH_WARM=0 (cold pulls only), BENCH_COLD=0 (warm only).
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ const SIZES = (process.env.BENCH_SIZES_MIB ?? '96,1024').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PREFIX = process.env.BENCH_PREFIX ?? 'ggbench-img-';
 const CONCURRENCY = process.env.BENCH_WARM === '0' ? [] : [1, 8];
+const COLD = process.env.BENCH_COLD !== '0';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const f2 = (x: number): string => x.toFixed(2);
@@ -105,7 +106,7 @@ try {
     const bytes = Number((await lxc(['query', `/1.0/images/${fp}`]).then((s) => JSON.parse(s))).size);
     await pull(lx, '/dev/lxd/sock', url, 1, bytes); // LXD's page cache, both sides' first touch
     const cold = { gg: [] as number[], up: [] as number[], lxd: [] as number[], cpu: [] as number[] };
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < (COLD ? ROUNDS : 0); r++) {
       await svc.remove(fp).catch(() => {});
       cold.up.push(await pull(undefined, LXD_SOCKET, `http://x/1.0/images/${fp}/export`, 1, bytes));
       const cpu0 = process.cpuUsage();
@@ -115,15 +116,20 @@ try {
       cold.cpu.push((cpu.user + cpu.system) / 1000 / (performance.now() - w0));
       cold.lxd.push(await pull(lx, '/dev/lxd/sock', url, 1, bytes));
     }
+    if (!COLD) await pull(gg, '/dev/lxd/sock', url, 1, bytes); // fills the cache for the warm rounds
     const c = { gg: median(cold.gg), up: median(cold.up), lxd: median(cold.lxd) };
     console.log(`${mib} MiB (${(bytes / 1e6).toFixed(1)} MB):`);
-    console.log(
-      `  cold  guestgate ${f2(c.gg)}  upstream raw ${f2(c.up)}  LXD devlxd ${f2(c.lxd)}   ` +
-        `guestgate/upstream x${f2(c.gg / c.up)}  guestgate/LXD x${f2(c.gg / c.lxd)}` +
-        `   (rounds: ${cold.gg.map(f2).join(' ')} | ${cold.up.map(f2).join(' ')} | ${cold.lxd.map(f2).join(' ')})`,
-    );
-    console.log(`        guestgate's own CPU during the cold pull: ${f2(median(cold.cpu))} cores (of 2; every thread)`);
-    summary.push(`${mib} MiB cold: x${f2(c.gg / c.up)} of upstream, x${f2(c.gg / c.lxd)} of LXD devlxd`);
+    if (COLD)
+      console.log(
+        `  cold  guestgate ${f2(c.gg)}  upstream raw ${f2(c.up)}  LXD devlxd ${f2(c.lxd)}   ` +
+          `guestgate/upstream x${f2(c.gg / c.up)}  guestgate/LXD x${f2(c.gg / c.lxd)}` +
+          `   (rounds: ${cold.gg.map(f2).join(' ')} | ${cold.up.map(f2).join(' ')} | ${cold.lxd.map(f2).join(' ')})`,
+      );
+    if (COLD)
+      console.log(
+        `        guestgate's own CPU during the cold pull: ${f2(median(cold.cpu))} cores (of 2; every thread)`,
+      );
+    if (COLD) summary.push(`${mib} MiB cold: x${f2(c.gg / c.up)} of upstream, x${f2(c.gg / c.lxd)} of LXD devlxd`);
     for (const n of CONCURRENCY) {
       const w = { gg: [] as number[], lxd: [] as number[] };
       for (let r = 0; r < ROUNDS; r++) {

@@ -1,6 +1,7 @@
 // The ONE module that calls libc directly (through koffi, FFI): socket peer credentials and pidfd,
-// pidfd and namespace ioctls, fd limits, an epoll set for exit watching, a buffer's address. Everything else in
-// guestgate works with the small typed wrappers below; errors come back as errno numbers.
+// pidfd and namespace ioctls, fd limits, an epoll set for exit watching, a buffer's address and a socket's
+// send buffer (image exports). Everything else in guestgate works with the small typed wrappers below;
+// errors come back as errno numbers.
 import koffi from 'koffi';
 
 const libc = koffi.load('libc.so.6');
@@ -20,6 +21,13 @@ export const ENOSYS = 38;
 export const getsockopt = libc.func(
   'int getsockopt(int fd, int level, int optname, _Out_ uint8_t *optval, _Inout_ uint32_t *optlen)',
 ) as (fd: number, level: number, name: number, out: Buffer, len: number[]) => number;
+
+export const setsockopt = libc.func(
+  'int setsockopt(int fd, int level, int optname, const uint8_t *optval, uint32_t optlen)',
+) as (fd: number, level: number, name: number, val: Buffer, len: number) => number;
+export const SO_SNDBUF = 7;
+export const SO_SNDBUFFORCE = 32; // CAP_NET_ADMIN: past net.core.wmem_max
+export const EPERM = 1;
 
 const syscall3 = libc.func('long syscall(long n, int a, int b, uint64_t c)') as (
   n: number,

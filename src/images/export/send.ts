@@ -5,6 +5,7 @@
 // (one corked writev), without a read.
 import type { ServerResponse } from 'node:http';
 import type { FileHandle } from 'node:fs/promises';
+import { raiseSendBuffer } from './socket-tuning.ts';
 
 export const CHUNK = 2 * 1024 * 1024;
 
@@ -49,6 +50,7 @@ export async function sendRange(
   end: number,
   signal: AbortSignal,
 ): Promise<void> {
+  raiseSendBuffer(res.socket);
   const bufs = [Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, end - start))), undefined as Buffer | undefined];
   const inflight: [Promise<void> | undefined, Promise<void> | undefined] = [undefined, undefined];
   const gone = new Promise<never>((_, reject) => {
