@@ -6,11 +6,15 @@ import { VERSION } from '../util/version.ts';
 import {
   counter,
   defaultMetrics,
+  fastCounter,
+  fastHistogram,
   histogram,
   Registry,
   sampledCounter,
   sampledGauge,
   type Counter,
+  type FastCounter,
+  type FastHistogram,
   type Histogram,
 } from './registry.ts';
 
@@ -44,8 +48,8 @@ export interface RequestObserver {
 
 export class Observability {
   readonly registry = new Registry();
-  readonly guestRequests: Counter;
-  readonly guestLatency: Histogram;
+  readonly guestRequests: FastCounter;
+  readonly guestLatency: FastHistogram;
   readonly adminRequests: Counter;
   readonly adminLatency: Histogram;
   readonly nocloudRequests: Counter;
@@ -58,13 +62,8 @@ export class Observability {
   constructor(parts: ObservedParts) {
     const r = this.registry;
     defaultMetrics(r);
-    this.guestRequests = counter(r, 'guestgate_guest_requests_total', 'Guest API requests by endpoint and status.', [
-      'endpoint',
-      'status',
-    ]);
-    this.guestLatency = histogram(r, 'guestgate_guest_request_duration_seconds', 'Guest API request latency.', [
-      'endpoint',
-    ]);
+    this.guestRequests = fastCounter(r, 'guestgate_guest_requests_total', 'Guest API requests by endpoint and status.');
+    this.guestLatency = fastHistogram(r, 'guestgate_guest_request_duration_seconds', 'Guest API request latency.');
     this.adminRequests = counter(r, 'guestgate_admin_requests_total', 'Admin API requests by route, method, status.', [
       'route',
       'method',
@@ -176,8 +175,8 @@ export class Observability {
         const key = `${endpoint} ${status}`;
         let s = series.get(key);
         if (!s) {
-          const requests = this.guestRequests.labels(endpoint, String(status));
-          const latency = this.guestLatency.labels(endpoint);
+          const requests = this.guestRequests.series({ endpoint, status: String(status) });
+          const latency = this.guestLatency.series({ endpoint });
           s = { inc: () => requests.inc(), observe: (v) => latency.observe(v) };
           series.set(key, s);
         }
