@@ -41,15 +41,22 @@ function register(r: Registry, name: string, help: string, type: 'counter' | 'hi
   return get;
 }
 
+/** The series of `labels` in `all`, made on first use. */
+function entry<T>(all: Map<string, T>, labels: Record<string, string>, make: () => T): T {
+  const key = JSON.stringify(labels);
+  const found = all.get(key);
+  if (found) return found;
+  const made = make();
+  all.set(key, made);
+  return made;
+}
+
 export function fastCounter(r: Registry, name: string, help: string): FastCounter {
   const all = new Map<string, { labels: Record<string, string>; value: number }>();
   const get = register(r, name, help, 'counter', () => [...all.values()].map((s) => ({ ...s })));
   return {
     series(labels) {
-      const key = JSON.stringify(labels);
-      let s = all.get(key);
-      if (!s) all.set(key, (s = { labels: { ...labels }, value: 0 }));
-      const c = s;
+      const c = entry(all, labels, () => ({ labels: { ...labels }, value: 0 }));
       return { inc: () => void c.value++ };
     },
     get,
@@ -74,11 +81,12 @@ export function fastHistogram(r: Registry, name: string, help: string): FastHist
   });
   return {
     series(labels) {
-      const key = JSON.stringify(labels);
-      let s = all.get(key);
-      if (!s)
-        all.set(key, (s = { labels: { ...labels }, counts: new Float64Array(LATENCY_BUCKETS.length), sum: 0, n: 0 }));
-      const h = s;
+      const h = entry(all, labels, () => ({
+        labels: { ...labels },
+        counts: new Float64Array(LATENCY_BUCKETS.length),
+        sum: 0,
+        n: 0,
+      }));
       return {
         observe(v) {
           let i = 0;
