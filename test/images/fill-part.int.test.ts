@@ -2,7 +2,7 @@
 // are no multiple of the O_DIRECT alignment, chunks that straddle it), through O_DIRECT where the file system
 // has it and through buffered writes where it has not; readers can be sent every byte while it streams.
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ afterEach(async () => {
 async function stream(data: Buffer, sizes: number[], direct: boolean | 'refused') {
   const path = join(dir, `part-${Math.random().toString(36).slice(2)}`);
   const fh = await open(path, 'wx+', 0o600);
-  const dfh = direct === 'refused' ? refusing() : direct ? await openDirect(path) : undefined;
+  const dfh = direct === 'refused' ? refusing() : direct ? await openDirect(fh) : undefined;
   if (direct && !dfh) throw new Error(`O_DIRECT is not supported on ${dir} (the file system of the temp dir)`);
   const p = newPart('unified', fh, dfh, path, data.length);
   let at = 0;
@@ -88,4 +88,23 @@ describe.each([
       if (size > ALIGN) expect(heldOk).toBeGreaterThan(0);
     });
   }
+});
+
+it('the direct descriptor is the same file as the tmp file even if its path was swapped meanwhile', async () => {
+  const path = join(dir, 'swapped');
+  const fh = await open(path, 'wx+', 0o600);
+  await rm(path); // the path goes (a look-alike could be put there); the open file stays
+  await writeFile(path, 'look-alike');
+  const dfh = await openDirect(fh);
+  if (!dfh) throw new Error(`O_DIRECT is not supported on ${dir} (the file system of the temp dir)`);
+  const p = newPart('unified', fh, dfh, path, 2 * ALIGN);
+  const data = randomBytes(2 * ALIGN);
+  appendChunk(p, data);
+  await finishPart(p);
+  await syncPart(p);
+  const back = Buffer.alloc(data.length);
+  await fh.read(back, 0, back.length, 0);
+  await fh.close();
+  expect(back.equals(data)).toBe(true);
+  expect(await readFile(path, 'utf8')).toBe('look-alike');
 });

@@ -11,12 +11,16 @@ import { bufferAddress } from '../../identity/native.ts';
 /** Offset, length and buffer alignment of every direct write (the largest logical block size in use). */
 export const ALIGN = 4096;
 
-/** A write-only O_DIRECT descriptor on an existing file, or undefined where the file system has none. */
-export async function openDirect(path: string): Promise<FileHandle | undefined> {
+/**
+ * A second, write-only O_DIRECT descriptor on the file `fh` has open, or undefined where the file system
+ * has none. Reopened through /proc/self/fd, so it is the same inode whatever happened to the path since.
+ */
+export async function openDirect(fh: FileHandle): Promise<FileHandle | undefined> {
   try {
-    return await open(path, constants.O_WRONLY | constants.O_DIRECT);
+    return await open(`/proc/self/fd/${fh.fd}`, constants.O_WRONLY | constants.O_DIRECT);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EINVAL' || code === 'ENOENT') return undefined; // no O_DIRECT here, or no /proc
     throw e;
   }
 }

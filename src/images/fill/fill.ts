@@ -201,7 +201,7 @@ export class Fill {
         const live = this.#store.live;
         const tmp = live ? live.claim(this.#store.cacheDir, label) : tmpName(this.#store.cacheDir, label);
         const fh = await open(tmp, 'wx+', this.#store.modes.file);
-        this.#parts.push(newPart(role, fh, await openDirect(tmp).catch(() => undefined), tmp, size));
+        this.#parts.push(newPart(role, fh, await openDirect(fh).catch(() => undefined), tmp, size));
         this.#wake();
       },
       write: async (chunk) => {
