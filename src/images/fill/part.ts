@@ -116,10 +116,12 @@ export function flushBatch(p: FillPart, last = false): void {
   const head = useDirect ? len - (len % ALIGN) : 0;
   if (!last && useDirect && head === 0) return;
   const [direct, rest] = splitAt(p.batch, head);
-  const buffered = last || !useDirect ? rest : [];
-  const end = at + head + (buffered === rest ? len - head : 0);
-  p.batch = buffered === rest ? [] : rest;
-  p.batchBytes = len - (end - at);
+  // Everything goes now (the part ended, or no direct writes), or the unaligned rest waits for more.
+  const all = last || !useDirect;
+  const buffered = all ? rest : [];
+  const end = at + (all ? len : head);
+  p.batch = all ? [] : rest;
+  p.batchBytes = all ? 0 : len - head;
   const dfh = p.direct;
   p.chain = p.chain.then(async () => {
     if (head) {
