@@ -168,20 +168,21 @@ export class Observability {
 
   guestObserver(log: Logger, logAll: boolean): RequestObserver {
     // Per-request cost is two map lookups: series are resolved once per (endpoint, status).
-    const series = new Map<string, { inc: () => void; observe: (v: number) => void }>();
+    const series = new Map<string, { requests: { inc(): void }; latency: { observe(v: number): void } }>();
     const debug = log.isLevelEnabled('debug');
     return {
       observe: (endpoint, status, seconds, instance?: string) => {
         const key = `${endpoint} ${status}`;
         let s = series.get(key);
         if (!s) {
-          const requests = this.guestRequests.series({ endpoint, status: String(status) });
-          const latency = this.guestLatency.series({ endpoint });
-          s = { inc: () => requests.inc(), observe: (v) => latency.observe(v) };
+          s = {
+            requests: this.guestRequests.series({ endpoint, status: String(status) }),
+            latency: this.guestLatency.series({ endpoint }),
+          };
           series.set(key, s);
         }
-        s.inc();
-        s.observe(seconds);
+        s.requests.inc();
+        s.latency.observe(seconds);
         if (logAll || debug) {
           const line = { instance, endpoint, status, ms: Math.round(seconds * 1e4) / 10 };
           if (logAll) log.info(line, 'guest request');

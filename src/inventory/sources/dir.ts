@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isGuestgateError } from '../../errors.ts';
 import { fsyncDir, writeFileAtomic, isTmpName } from '../../util/atomic-write.ts';
+import { inOrder } from '../../util/in-order.ts';
 import type { ChangeListener, Instance, InventorySource } from '../model.ts';
 import { instanceToYaml, parseInstanceYaml } from '../parse.ts';
 import { readInstanceFile, readInstanceFileSync, UnsafeFileError, type FileRead } from './safe-read.ts';
@@ -180,7 +181,7 @@ export class DirSource implements InventorySource {
     const unsettled: string[] = [];
     // Files are read READ_AHEAD at a time (each read is several syscalls on the thread pool) and
     // applied one by one, in order. At start (nothing served yet) they are read synchronously.
-    const read = readAhead(names, READ_AHEAD, (file) => this.#settled(join(this.#dir, file), initial));
+    const read = inOrder(names, READ_AHEAD, (file) => this.#settled(join(this.#dir, file), initial));
     for (const [i, file] of names.entries()) {
       let text: string;
       try {
@@ -262,22 +263,3 @@ const same = (a: FileRead, b: FileRead): boolean => a.text === b.text && a.size 
 
 /** How many instance files are read at once during a scan. */
 const READ_AHEAD = 32;
-
-/**
- * `f` of each item, started at most `width` ahead of the one consumed: get(i) awaits item i (consume in
- * order). A rejection surfaces at its get(i) only.
- */
-function readAhead<T, R>(items: readonly T[], width: number, f: (t: T) => Promise<R>): (i: number) => Promise<R> {
-  const started: Promise<R>[] = [];
-  const start = (upto: number): void => {
-    for (let j = started.length; j < Math.min(items.length, upto); j++) {
-      const p = f(items[j]!);
-      p.catch(() => {});
-      started.push(p);
-    }
-  };
-  return (i) => {
-    start(i + width);
-    return started[i]!;
-  };
-}

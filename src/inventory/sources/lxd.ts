@@ -17,6 +17,7 @@ import { KeyedWork } from './lxd/keyed-work.ts';
 import { eventAction, type LxdEvent } from './lxd/events.ts';
 import { type Work, workFor } from './lxd/work.ts';
 import { GUEST_API_NAMES, instanceFromLxd, isRunning, profilesOf, type LxdInstance } from './lxd/map.ts';
+import { inOrder } from '../../util/in-order.ts';
 
 export interface LxdSourceOptions {
   readonly kind: 'lxd' | 'incus';
@@ -210,18 +211,13 @@ export class LxdSource implements InventorySource {
 
   async #readAll(): Promise<{ known: Known[]; lost: string[] }> {
     const list = await this.#client.list(this.#projectQuery);
-    const out: (Known | Lost | undefined)[] = new Array(list.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < list.length) {
-        const i = next++;
-        out[i] = await this.#toKnown(list[i]!, this.#opts.project);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(STATE_READS_IN_PARALLEL, list.length) }, worker));
+    const read = inOrder(list, STATE_READS_IN_PARALLEL, (m) => this.#toKnown(m, this.#opts.project));
     const known: Known[] = [];
     const lost: string[] = [];
-    for (const k of out) if (k) 'lost' in k ? lost.push(k.lost) : known.push(k);
+    for (let i = 0; i < list.length; i++) {
+      const k = await read(i);
+      if (k) 'lost' in k ? lost.push(k.lost) : known.push(k);
+    }
     return { known, lost };
   }
 
