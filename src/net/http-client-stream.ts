@@ -2,8 +2,11 @@
 // socket reads straight into large slabs (one read takes whatever the kernel holds, not 64 KiB), the
 // body is handed on as views of those slabs (no copy), and reading pauses only when the consumer is
 // HIGH_WATER behind. One request per connection (Connection: close). Same deadlines as the client.
+// The slabs come from a pool (util/slabs.ts): a consumer that gives the body's bytes back with
+// giveBack() once it is done with them gets its slabs read into again, instead of new ones.
 import net from 'node:net';
 import { GuestgateError } from '../errors.ts';
+import { SlabPool } from '../util/slabs.ts';
 import { BodyFraming, parseHead, type ResponseHead } from './http-framing.ts';
 import type { UpstreamTimeouts } from './http-client.ts';
 
@@ -18,6 +21,8 @@ export interface StreamResponse extends ResponseHead {
 const SLAB = 4 * 1024 * 1024;
 const MIN_READ = 256 * 1024;
 const HIGH_WATER = 8 * 1024 * 1024;
+/** Free slabs kept per response for reuse. */
+const KEEP_SLABS = 8;
 const MAX_HEAD = 64 * 1024;
 
 const stalled = (where: string, path: string, what: string): GuestgateError =>
@@ -31,7 +36,8 @@ export function streamGetUnix(
   const { where, timeouts: t, signal } = opts;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
-    let slab = Buffer.allocUnsafe(SLAB);
+    const pool = new SlabPool(SLAB, KEEP_SLABS);
+    let slab = pool.take();
     let used = 0;
     let head: Buffer[] = [];
     let headBytes = 0;
@@ -55,6 +61,7 @@ export function streamGetUnix(
     const fail = (e: Error): void => {
       if (failure || ended) return;
       failure = e;
+      pool.drain();
       clearTimeout(timer);
       sock.destroy();
       reject(e); // no-op once resolved
@@ -63,6 +70,7 @@ export function streamGetUnix(
     const onAbort = (): void => fail(signal!.reason as Error);
     signal?.addEventListener('abort', onAbort, { once: true });
     const push = (b: Buffer): void => {
+      pool.lend(b);
       queue.push(b);
       queued += b.length;
     };
@@ -72,7 +80,8 @@ export function streamGetUnix(
       onread: {
         buffer: () => {
           if (SLAB - used < MIN_READ) {
-            slab = Buffer.allocUnsafe(SLAB);
+            pool.seal(slab);
+            slab = pool.take();
             used = 0;
           }
           return slab.subarray(used);
@@ -118,6 +127,7 @@ export function streamGetUnix(
     const finish = (): void => {
       if (ended) return;
       ended = true;
+      pool.drain();
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       sock.destroy();

@@ -139,6 +139,35 @@ describe('multipart framing and parsing', () => {
     }
   });
 
+  it('hands body bytes on as views of the chunks it was given (no copy), unless a delimiter may straddle', async () => {
+    const head = partHeader(boundary, 0, 'metadata', 'm.tar.gz');
+    const a = Buffer.concat([head, Buffer.alloc(100_000, 1)]); // the first chunk is joined to a leading CRLF
+    const a2 = Buffer.alloc(100_000, 4);
+    const b = Buffer.concat([Buffer.alloc(100_000, 2), Buffer.from('\r\n--b0und')]); // ends like a delimiter
+    const c = Buffer.concat([Buffer.from('ish'), Buffer.alloc(1000, 3), closingBoundary(boundary)]);
+    const seen: Buffer[] = [];
+    const p = new MultipartParser(boundary, {
+      onPart: () => {},
+      onData: (x) => void seen.push(x),
+      onPartEnd: () => {},
+    });
+    for (const x of [a, a2, b, c]) await p.write(x);
+    p.end();
+    expect(seen[1]!.buffer === a2.buffer && seen[1]!.length === a2.length).toBe(true);
+    expect(seen[2]!.buffer === b.buffer && seen[2]!.length === 100_000).toBe(true);
+    expect(
+      Buffer.concat(seen).equals(
+        Buffer.concat([
+          Buffer.alloc(100_000, 1),
+          a2,
+          Buffer.alloc(100_000, 2),
+          Buffer.from('\r\n--b0undish'),
+          Buffer.alloc(1000, 3),
+        ]),
+      ),
+    ).toBe(true);
+  });
+
   it('refuses a body without the closing boundary', async () => {
     await expect(parse([body.subarray(0, body.length - 10)])).rejects.toThrow(/ended early/);
   });

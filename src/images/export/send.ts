@@ -1,8 +1,8 @@
 // Moves bytes from a file descriptor to an HTTP response as fast as the socket takes them: big
 // positional reads into two reusable buffers, each reused only once the socket has taken it
 // (write callback), so one read overlaps one write and memory stays at 2 x CHUNK per download.
-// A fill in progress also offers the bytes it still holds in memory: those go out as they are
-// (one corked writev), without a read.
+// A fill in progress also offers the bytes it still holds in memory: those are copied into the same
+// buffers instead of read (a copy, never the fill's own buffers: those are read into again).
 import type { ServerResponse } from 'node:http';
 import type { FileHandle } from 'node:fs/promises';
 import { raiseSendBuffer } from './socket-tuning.ts';
@@ -17,8 +17,8 @@ export interface ByteSource {
    * the transfer failed. Absent for a complete file.
    */
   available?(pos: number): Promise<number>;
-  /** Buffers in memory covering [pos, up to end), or [] when pos must be read from the file (up to onDisk()). */
-  held?(pos: number, end: number): Buffer[];
+  /** Copy bytes held in memory from pos (up to end) into dst: how many, 0 = read them from the file (up to onDisk()). */
+  copyHeld?(pos: number, end: number, dst: Buffer): number;
   onDisk?(): number;
 }
 
@@ -28,17 +28,6 @@ function write(res: ServerResponse, buf: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     if (res.destroyed) return reject(new ClientGone('response destroyed'));
     res.write(buf, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
-/** Several buffers in one go (corked: one writev); resolves once the socket took the last. */
-function writeMany(res: ServerResponse, bufs: Buffer[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (res.destroyed) return reject(new ClientGone('response destroyed'));
-    res.cork();
-    for (let i = 0; i < bufs.length - 1; i++) res.write(bufs[i]!);
-    res.write(bufs.at(-1)!, (err) => (err ? reject(err) : resolve()));
-    res.uncork();
   });
 }
 
@@ -71,26 +60,18 @@ export async function sendRange(
       limit = Math.min(end, await Promise.race([src.available!(pos), gone]));
       if (limit <= pos) break;
     }
-    let readTo = limit;
-    if (src.held) {
-      const mem = src.held(pos, Math.min(limit, pos + 2 * CHUNK));
-      if (mem.length) {
-        inflight[i] = writeMany(res, mem);
-        inflight[i]!.catch(() => {});
-        for (const b of mem) pos += b.length;
-        i ^= 1;
-        continue;
-      }
-      readTo = Math.min(limit, src.onDisk!());
-    }
     const buf = bufs[i] ?? Buffer.allocUnsafe(bufs[0]!.length);
     bufs[i] = buf;
-    const want = Math.min(buf.length, readTo - pos);
-    const { bytesRead } = await src.fh.read(buf, 0, want, pos);
-    if (bytesRead <= 0) throw new Error(`short read at ${pos}`);
-    inflight[i] = write(res, bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+    let n = src.copyHeld?.(pos, limit, buf) ?? 0;
+    if (!n) {
+      const readTo = src.onDisk ? Math.min(limit, src.onDisk()) : limit;
+      const { bytesRead } = await src.fh.read(buf, 0, Math.min(buf.length, readTo - pos), pos);
+      if (bytesRead <= 0) throw new Error(`short read at ${pos}`);
+      n = bytesRead;
+    }
+    inflight[i] = write(res, n === buf.length ? buf : buf.subarray(0, n));
     inflight[i]!.catch(() => {});
-    pos += bytesRead;
+    pos += n;
     i ^= 1;
   }
   await Promise.race([Promise.all(inflight), gone]);

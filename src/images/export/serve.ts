@@ -183,7 +183,7 @@ export async function serveFilling(
               await fill.changed();
             }
           },
-          held: (pos, end) => fill.held(i, pos, end),
+          copyHeld: (pos, end, dst) => fill.copyHeld(i, pos, end, dst),
           onDisk: () => fill.onDisk(i),
         };
         // The end is known only once the part ended (or was announced): resolve lazily.

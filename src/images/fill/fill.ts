@@ -10,7 +10,7 @@ import { commitBlob, tmpName } from '../store/blobs.ts';
 import { nextPartRoles, wholeSeconds, type ImageKind, type ImageType, type ManifestPart } from '../store/manifest.ts';
 import type { PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
 import { openDirect } from './direct.ts';
-import { appendChunk, closeDirect, diskRoom, finishPart, heldBytes, newPart, type FillPart } from './part.ts';
+import { appendChunk, closeDirect, diskRoom, finishPart, copyHeld, newPart, type FillPart } from './part.ts';
 import { syncPart, WAKE_BYTES } from './part.ts';
 import { toUpstreamError } from './upstream-error.ts';
 import { streamHasher, type StreamHasher } from './hasher.ts';
@@ -128,10 +128,10 @@ export class Fill {
     return Math.max(0, p.accepted - 1);
   }
 
-  /** Part `i`'s bytes from `pos` still held in memory (up to `end`), or [] when they must be read from the tmp file. */
-  held(i: number, pos: number, end: number): Buffer[] {
+  /** Copy part `i`'s bytes from `pos` still held in memory (up to `end`) into `dst`: how many, 0 = read the tmp file. */
+  copyHeld(i: number, pos: number, end: number, dst: Buffer): number {
     const p = this.#parts[i];
-    return p ? heldBytes(p, pos, end) : [];
+    return p ? copyHeld(p, pos, end, dst) : 0;
   }
 
   /** How far part `i` is on disk. */

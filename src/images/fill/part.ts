@@ -2,9 +2,11 @@
 // upstream are hashed and sniffed as they arrive, gathered into batches written in order behind a
 // bounded queue (direct.ts: through an aligned staging buffer with O_DIRECT where the file system has
 // it, the unaligned rest carried to the next batch; else one positional writev), and kept in memory for
-// a while (the tail) so guests attached to the fill are sent the upstream's own buffers instead of
-// re-reading the tmp file.
+// a while (the tail) so guests attached to the fill are sent copies of the upstream's own buffers
+// instead of re-reading the tmp file. A chunk leaving the tail is on disk and read by nobody: it goes
+// back to its stream's slab pool (giveBack), so readers only ever get copies (copyHeld).
 import type { FileHandle } from 'node:fs/promises';
+import { giveBack } from '../../util/slabs.ts';
 import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
 import type { PartRole } from '../store/manifest.ts';
 import { ALIGN, alignedBuffer, gather } from './direct.ts';
@@ -167,7 +169,7 @@ async function writeAll(fh: FileHandle, bufs: Buffer[], at: number): Promise<voi
   }
 }
 
-/** Drop tail chunks that are on disk and older than the window. */
+/** Drop tail chunks that are on disk and older than the window; their bytes go back to their pool. */
 function trimTail(p: FillPart): void {
   let drop = 0;
   let start = p.tailStart;
@@ -178,7 +180,7 @@ function trimTail(p: FillPart): void {
     drop++;
   }
   if (!drop) return;
-  p.tail.splice(0, drop);
+  for (const chunk of p.tail.splice(0, drop)) giveBack(chunk);
   p.tailStart = start;
 }
 
@@ -200,22 +202,27 @@ function splitAt(bufs: readonly Buffer[], n: number): [Buffer[], Buffer[]] {
   return [a, bufs.slice(i)];
 }
 
-/** The in-memory buffers covering [pos, min(end, accepted)), or [] when pos is older than the tail (read the file). */
-export function heldBytes(p: FillPart, pos: number, end: number): Buffer[] {
-  if (pos < p.tailStart) return [];
-  const out: Buffer[] = [];
+/**
+ * Copy the bytes held in memory from `pos` (up to `end`, at most dst.length) into `dst`; returns how
+ * many, 0 when pos is older than the tail (read the file). Copies, never views: a slab leaving the
+ * tail is read into again.
+ */
+export function copyHeld(p: FillPart, pos: number, end: number, dst: Buffer): number {
+  if (pos < p.tailStart) return 0;
+  const to = Math.min(end, pos + dst.length);
+  let n = 0;
   let at = p.tailStart;
   for (const b of p.tail) {
     const next = at + b.length;
     if (next > pos) {
       const from = Math.max(0, pos - at);
-      const to = Math.min(b.length, end - at);
-      if (to > from) out.push(from === 0 && to === b.length ? b : b.subarray(from, to));
-      if (next >= end) break;
+      const upto = Math.min(b.length, to - at);
+      if (upto > from) n += b.copy(dst, n, from, upto);
+      if (next >= to) break;
     }
     at = next;
   }
-  return out;
+  return n;
 }
 
 /**

@@ -110,10 +110,11 @@ export class MultipartParser {
         for (;;) {
           const i = this.#buf.indexOf(d, from);
           if (i < 0) {
-            // Keep a tail that could be the start of a delimiter split across chunks.
-            const keep = Math.min(this.#buf.length, d.length - 1);
-            const out = this.#buf.subarray(0, this.#buf.length - keep);
-            this.#buf = this.#buf.subarray(this.#buf.length - keep);
+            // Keep only a tail that could be the start of a delimiter split across chunks (rarely any:
+            // the next chunk then goes on as it is, not copied into a joined buffer).
+            const cut = partialDelimiterAt(this.#buf, d);
+            const out = this.#buf.subarray(0, cut);
+            this.#buf = this.#buf.subarray(cut);
             if (out.length) await this.#handlers.onData(out);
             return false;
           }
@@ -141,6 +142,13 @@ export class MultipartParser {
         return false;
     }
   }
+}
+
+/** Where the longest end of `buf` that is a proper start of `d` begins (buf.length: none). */
+function partialDelimiterAt(buf: Buffer, d: Buffer): number {
+  for (let at = Math.max(0, buf.length - d.length + 1); at < buf.length; at++)
+    if (buf[at] === d[0] && buf.subarray(at).equals(d.subarray(0, buf.length - at))) return at;
+  return buf.length;
 }
 
 /** After a delimiter at `at`: "--", or spaces/tabs then CRLF, make it real. */

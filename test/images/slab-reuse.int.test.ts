@@ -1,0 +1,107 @@
+// A fill reads its upstream into slabs that are read into again once their bytes are on disk and out of
+// the in-memory tail (util/slabs.ts). Guests attached to the fill are sent those bytes while they stream:
+// a fast guest, a guest that keeps pausing (so it falls behind the tail and reads the tmp file while the
+// slabs it was once offered are overwritten), and a guest that joins half-way must each get exactly the
+// image's bytes, for a unified image (one body) and a split one (multipart), and the slabs must really
+// have been reused (else this proves nothing). The cached copy read afterwards must be exact too.
+import http from 'node:http';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { splitImage, unifiedImage } from '../../fixtures/images/make.ts';
+import type { ImageService } from '../../src/images/index.ts';
+import { slabStats } from '../../src/util/slabs.ts';
+import {
+  exportServer,
+  lxdUpstreamConfig,
+  nestedClientAccepts,
+  service,
+  tempDir,
+  type ExportServer,
+  type Got,
+} from '../helpers/images.ts';
+import { fakeLxd, type FakeLxd } from '../helpers/fake-upstreams.ts';
+
+const MiB = 1024 * 1024;
+let t: { dir: string; cleanup: () => Promise<void> };
+let lxd: FakeLxd;
+let svc: ImageService;
+let srv: ExportServer;
+
+beforeEach(async () => {
+  t = await tempDir();
+  lxd = await fakeLxd(join(t.dir, 'lxd.sock'));
+});
+afterEach(async () => {
+  await srv?.close();
+  await svc?.close();
+  await lxd.close();
+  await t.cleanup();
+});
+
+/** One export; every `pauseEvery` bytes the reader stops for a moment; `onBytes` sees progress. */
+function pull(fp: string, opts: { pauseEvery?: number; onBytes?: (n: number) => void } = {}): Promise<Got> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      {
+        socketPath: srv.socket,
+        path: `/1.0/images/${fp}/export`,
+        headers: { host: 'unix.socket', connection: 'close' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        let sincePause = 0;
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          bytes += c.length;
+          sincePause += c.length;
+          opts.onBytes?.(bytes);
+          if (opts.pauseEvery && sincePause >= opts.pauseEvery) {
+            sincePause = 0;
+            res.pause();
+            setTimeout(() => res.resume(), 2);
+          }
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+            complete: res.complete,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+  });
+}
+
+describe('slab reuse under guests attached to a fill', () => {
+  it.each([
+    ['unified', () => unifiedImage(80 * MiB, 'none')],
+    ['split (multipart)', () => splitImage(80 * MiB)],
+  ] as const)('%s: every guest gets exactly the image while slabs are read into again', async (_kind, make) => {
+    const img = await make();
+    lxd.images.set(img.fingerprint, { img, public: true, cached: false });
+    svc = await service(join(t.dir, 'state'), { upstreams: [lxdUpstreamConfig(lxd.socket)] });
+    srv = await exportServer(svc, join(t.dir, 'guest.sock'));
+    const reused0 = slabStats.reused;
+
+    let late: Promise<Got> | undefined;
+    const fast = pull(img.fingerprint, {
+      onBytes: (n) => {
+        if (!late && n >= 24 * MiB) late = pull(img.fingerprint, { pauseEvery: MiB });
+      },
+    });
+    const slow = pull(img.fingerprint, { pauseEvery: 256 * 1024 });
+    const results = [await fast, await slow];
+    expect(late, 'the late guest was started').toBeDefined();
+    results.push(await late!);
+    results.push(await pull(img.fingerprint)); // from the cache: what reached the disk
+
+    for (const r of results) expect(await nestedClientAccepts(r, img.fingerprint)).toMatchObject({ ok: true });
+    expect(lxd.exports).toBe(1);
+    expect(slabStats.reused - reused0, 'slabs read into again during the fill').toBeGreaterThan(0);
+  });
+});
