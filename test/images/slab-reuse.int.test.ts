@@ -7,7 +7,9 @@
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { splitImage, unifiedImage } from '../../fixtures/images/make.ts';
+import { execFileSync } from 'node:child_process';
+import { mkdir, rename } from 'node:fs/promises';
+import { splitImage, unifiedImage, writeToDir, type MadeImage } from '../../fixtures/images/make.ts';
 import type { ImageService } from '../../src/images/index.ts';
 import { slabStats } from '../../src/util/slabs.ts';
 import {
@@ -77,31 +79,66 @@ function pull(fp: string, opts: { pauseEvery?: number; onBytes?: (n: number) => 
   });
 }
 
+async function guestsAgree(img: MadeImage): Promise<void> {
+  srv = await exportServer(svc, join(t.dir, 'guest.sock'));
+  const reused0 = slabStats.reused;
+  let late: Promise<Got> | undefined;
+  const fast = pull(img.fingerprint, {
+    onBytes: (n) => {
+      if (!late && n >= 24 * MiB) late = pull(img.fingerprint, { pauseEvery: MiB });
+    },
+  });
+  const slow = pull(img.fingerprint, { pauseEvery: 256 * 1024 });
+  const results = [await fast, await slow];
+  expect(late, 'the late guest was started').toBeDefined();
+  results.push(await late!);
+  results.push(await pull(img.fingerprint)); // from the cache: what reached the disk
+  for (const r of results) expect(await nestedClientAccepts(r, img.fingerprint)).toMatchObject({ ok: true });
+  expect(slabStats.reused - reused0, 'slabs read into again during the fill').toBeGreaterThan(0);
+}
+
 describe('slab reuse under guests attached to a fill', () => {
   it.each([
     ['unified', () => unifiedImage(80 * MiB, 'none')],
     ['split (multipart)', () => splitImage(80 * MiB)],
-  ] as const)('%s: every guest gets exactly the image while slabs are read into again', async (_kind, make) => {
+  ] as const)(
+    'LXD upstream, %s: every guest gets exactly the image while slabs are read into again',
+    async (_kind, make) => {
+      const img = await make();
+      lxd.images.set(img.fingerprint, { img, public: true, cached: false });
+      svc = await service(join(t.dir, 'state'), { upstreams: [lxdUpstreamConfig(lxd.socket)] });
+      await guestsAgree(img);
+      expect(lxd.exports).toBe(1);
+    },
+  );
+
+  it.each([
+    ['unified', () => unifiedImage(80 * MiB, 'none')],
+    ['split', () => splitImage(80 * MiB)],
+  ] as const)('dir upstream, %s: the same', async (_kind, make) => {
     const img = await make();
-    lxd.images.set(img.fingerprint, { img, public: true, cached: false });
-    svc = await service(join(t.dir, 'state'), { upstreams: [lxdUpstreamConfig(lxd.socket)] });
+    const dir = join(t.dir, 'upstream');
+    await mkdir(dir);
+    await writeToDir(dir, img);
+    svc = await service(join(t.dir, 'state'), { upstreams: [{ type: 'dir', path: dir, public: true }] });
+    await guestsAgree(img);
+  });
+
+  it('dir upstream: an image file swapped for a FIFO after it was found fails the fill instead of hanging it', async () => {
+    const img = await unifiedImage(1024, 'none');
+    const dir = join(t.dir, 'upstream');
+    await mkdir(dir);
+    await writeToDir(dir, img);
+    svc = await service(join(t.dir, 'state'), { upstreams: [{ type: 'dir', path: dir, public: true }] });
     srv = await exportServer(svc, join(t.dir, 'guest.sock'));
-    const reused0 = slabStats.reused;
-
-    let late: Promise<Got> | undefined;
-    const fast = pull(img.fingerprint, {
-      onBytes: (n) => {
-        if (!late && n >= 24 * MiB) late = pull(img.fingerprint, { pauseEvery: MiB });
-      },
-    });
-    const slow = pull(img.fingerprint, { pauseEvery: 256 * 1024 });
-    const results = [await fast, await slow];
-    expect(late, 'the late guest was started').toBeDefined();
-    results.push(await late!);
-    results.push(await pull(img.fingerprint)); // from the cache: what reached the disk
-
-    for (const r of results) expect(await nestedClientAccepts(r, img.fingerprint)).toMatchObject({ ok: true });
-    expect(lxd.exports).toBe(1);
-    expect(slabStats.reused - reused0, 'slabs read into again during the fill').toBeGreaterThan(0);
+    // Found (and its metadata read) first, then swapped: the fill's open meets the FIFO.
+    expect(await svc.lookup(img.fingerprint, 'exact')).toBeDefined();
+    await rename(join(dir, img.fingerprint), join(dir, 'moved'));
+    execFileSync('mkfifo', [join(dir, img.fingerprint)]);
+    const r = await pull(img.fingerprint);
+    expect(r.status).toBeGreaterThanOrEqual(500);
+    // Refused by the fetch's own check, or (if the swap lands between that and the open) by the
+    // non-blocking open's fstat: either way an error, never a fill stuck on open(2) of a FIFO.
+    expect(r.body.toString()).toMatch(/disappeared|no longer a regular file/);
   });
 });

@@ -1,11 +1,12 @@
 // A directory of LXD-format image files, as in LXD's own images folder: `<fp>` (unified image or
 // split metadata) and optional `<fp>.rootfs`. LXD keeps visibility flags in its database, not
 // in the folder, so they come from the config (`public`, default true).
-import { createReadStream } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDigest } from '../fingerprint.ts';
 import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
+import { SlabPool } from '../../util/slabs.ts';
 import { pump, type PartSink, type Upstream, type UpstreamImage } from './types.ts';
 
 export interface DirUpstreamOptions {
@@ -14,6 +15,35 @@ export interface DirUpstreamOptions {
 }
 
 const READ_CHUNK = 1024 * 1024;
+const SLAB = 4 * READ_CHUNK;
+
+/**
+ * The rest of the file as views of reusable slabs (util/slabs.ts; the fill gives each back once it is
+ * on disk), so a GiB read does not allocate a GiB of buffers for the garbage collector.
+ */
+async function* readInSlabs(fh: FileHandle, signal: AbortSignal): AsyncGenerator<Buffer> {
+  const pool = new SlabPool(SLAB, 8);
+  let slab = pool.take();
+  let used = 0;
+  try {
+    for (;;) {
+      signal.throwIfAborted();
+      if (SLAB - used < READ_CHUNK) {
+        pool.seal(slab);
+        slab = pool.take();
+        used = 0;
+      }
+      const { bytesRead } = await fh.read(slab, used, READ_CHUNK, null);
+      if (bytesRead === 0) return;
+      const view = slab.subarray(used, used + bytesRead);
+      used += bytesRead;
+      pool.lend(view);
+      yield view;
+    }
+  } finally {
+    pool.drain();
+  }
+}
 
 async function statOrUndefined(p: string) {
   try {
@@ -88,12 +118,19 @@ export function dirUpstream(opts: DirUpstreamOptions): Upstream {
             ]
           : [[image.fingerprint, 'unified']];
       for (const [file, role] of files) {
-        const p = join(opts.path, file);
-        const size = (await stat(p)).size;
-        await sink.startPart(role, size);
-        const n = await pump(createReadStream(p, { highWaterMark: READ_CHUNK, signal }), sink);
-        if (n !== size) throw new Error(`${name}: ${file} changed size while reading`);
-        await sink.endPart();
+        // Non-blocking open: an entry swapped for a FIFO since describe() must not hang the fill.
+        const fh = await open(join(opts.path, file), constants.O_RDONLY | constants.O_NONBLOCK);
+        try {
+          const st = await fh.stat();
+          if (!st.isFile()) throw new Error(`${name}: ${file} is no longer a regular file`);
+          const size = st.size;
+          await sink.startPart(role, size);
+          const n = await pump(readInSlabs(fh, signal), sink);
+          if (n !== size) throw new Error(`${name}: ${file} changed size while reading`);
+          await sink.endPart();
+        } finally {
+          await fh.close();
+        }
       }
     },
   };
