@@ -1,6 +1,6 @@
 // The LXD/Incus REST calls guestgate makes (inventory and image upstream), over the shared HTTP client (unix socket,
 // or HTTPS with a client certificate), plus the lifecycle event websocket.
-import type { StreamResponse } from '../net/http-client-stream.ts';
+import type { AlignedSlabs, StreamResponse } from '../net/http-client-stream.ts';
 import WebSocket from 'ws';
 import { GuestgateError } from '../errors.ts';
 import { httpClient, type Endpoint, type HttpClient } from '../net/http-client.ts';
@@ -169,8 +169,14 @@ export class LxdClient {
   }
 
   /** `GET /1.0/images/<fp>/export`: the response with its body unread (one file, or multipart). */
-  exportImage(fingerprint: string, project: string, signal?: AbortSignal): Promise<StreamResponse> {
-    return this.#http.stream(`/1.0/images/${fingerprint}/export?project=${encodeURIComponent(project)}`, signal);
+  exportImage(
+    fingerprint: string,
+    project: string,
+    signal?: AbortSignal,
+    slabs?: AlignedSlabs,
+  ): Promise<StreamResponse> {
+    const path = `/1.0/images/${fingerprint}/export?project=${encodeURIComponent(project)}`;
+    return this.#http.stream(path, signal, slabs);
   }
 
   /** The lifecycle event stream (`/1.0/events?type=lifecycle&...`) as a websocket. */

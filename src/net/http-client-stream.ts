@@ -3,7 +3,10 @@
 // body is handed on as views of those slabs (no copy), and reading pauses only when the consumer is
 // HIGH_WATER behind. One request per connection (Connection: close). Same deadlines as the client.
 // The slabs come from a pool (util/slabs.ts): a consumer that gives the body's bytes back with
-// giveBack() once it is done with them gets its slabs read into again, instead of new ones.
+// giveBack() once it is done with them gets its slabs read into again, instead of new ones. Given an
+// allocator of aligned slabs (`slabs`), body byte b is placed at an address congruent to b modulo
+// `align` and each slab after the first is filled up to a body offset that is a multiple of it, so a
+// consumer writing with O_DIRECT can hand the body's own memory to the disk (no staging copy).
 import net from 'node:net';
 import { GuestgateError } from '../errors.ts';
 import { SlabPool } from '../util/slabs.ts';
@@ -25,20 +28,46 @@ const HIGH_WATER = 8 * 1024 * 1024;
 const KEEP_SLABS = 8;
 const MAX_HEAD = 64 * 1024;
 
+/** Slabs whose first byte sits on an `align` boundary (for O_DIRECT consumers). */
+export interface AlignedSlabs {
+  readonly align: number;
+  alloc(size: number): Buffer;
+}
+
 const stalled = (where: string, path: string, what: string): GuestgateError =>
   new GuestgateError('E_UPSTREAM', `upstream ${where}: ${path}: ${what}`, { upstream: where, path, timeout: what });
 
 export function streamGetUnix(
   socketPath: string,
   path: string,
-  opts: { where: string; timeouts?: UpstreamTimeouts | undefined; signal?: AbortSignal | undefined },
+  opts: {
+    where: string;
+    timeouts?: UpstreamTimeouts | undefined;
+    signal?: AbortSignal | undefined;
+    slabs?: AlignedSlabs | undefined;
+  },
 ): Promise<StreamResponse> {
   const { where, timeouts: t, signal } = opts;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
-    const pool = new SlabPool(SLAB, KEEP_SLABS);
+    const pool = new SlabPool(SLAB, KEEP_SLABS, opts.slabs?.alloc);
+    const align = opts.slabs?.align;
     let slab = pool.take();
     let used = 0;
+    /** Where reads into this slab stop: SLAB, or (aligned placement) a body offset that is a multiple of `align`. */
+    let limit = SLAB;
+    let alignedSlab = false;
+    /** Bytes read from the socket so far, and where the body starts among them (once the head is parsed). */
+    let raw = 0;
+    let bodyStart: number | undefined;
+    const nextSlab = (): void => {
+      pool.seal(slab);
+      slab = pool.take();
+      alignedSlab = align !== undefined && bodyStart !== undefined;
+      used = alignedSlab ? (raw - bodyStart!) % align! : 0;
+      // Offsets in the slab are congruent to body offsets: ending on an aligned offset ends on an aligned body offset.
+      limit = alignedSlab ? SLAB - (SLAB % align!) : SLAB;
+    };
     let head: Buffer[] = [];
     let headBytes = 0;
     let framing: BodyFraming | undefined;
@@ -79,16 +108,14 @@ export function streamGetUnix(
       path: socketPath,
       onread: {
         buffer: () => {
-          if (SLAB - used < MIN_READ) {
-            pool.seal(slab);
-            slab = pool.take();
-            used = 0;
-          }
-          return slab.subarray(used);
+          // An aligned slab is read into until exactly full (its last segment then ends aligned too).
+          if (used === limit || (!alignedSlab && limit - used < MIN_READ)) nextSlab();
+          return slab.subarray(used, limit);
         },
         callback: (n: number, buf: Uint8Array) => {
           const data = (buf as Buffer).subarray(0, n);
           used += n;
+          raw += n;
           if (t) arm(t.idleMs, `no bytes for ${t.idleMs} ms`);
           try {
             if (!framing) {
@@ -101,6 +128,7 @@ export function streamGetUnix(
                 return true;
               }
               const h = parseHead(all.subarray(0, end).toString('latin1'));
+              bodyStart = end + 4;
               framing = new BodyFraming(h.headers);
               head = [];
               for (const b of framing.feed(all.subarray(end + 4))) push(b);

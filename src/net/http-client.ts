@@ -3,7 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { GuestgateError } from '../errors.ts';
-import { streamGetUnix, type StreamResponse } from './http-client-stream.ts';
+import { type AlignedSlabs, streamGetUnix, type StreamResponse } from './http-client-stream.ts';
 import { loadTlsFiles } from './tls.ts';
 
 export interface Endpoint {
@@ -27,7 +27,7 @@ export interface UpstreamTimeouts {
 export interface HttpClient {
   get(path: string, signal?: AbortSignal): Promise<http.IncomingMessage>;
   /** A GET with a big body read once (image exports): over a unix socket without node:http's per-64 KiB costs. */
-  stream(path: string, signal?: AbortSignal): Promise<StreamResponse>;
+  stream(path: string, signal?: AbortSignal, slabs?: AlignedSlabs): Promise<StreamResponse>;
   getJson(path: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }>;
   /** Any method with an optional JSON body; the response parsed as JSON (or text). */
   send(
@@ -146,8 +146,8 @@ export function httpClient(ep: Endpoint): HttpClient {
     }
   }
 
-  async function stream(path: string, signal?: AbortSignal): Promise<StreamResponse> {
-    if (ep.socket) return streamGetUnix(ep.socket, path, { where, timeouts: ep.timeouts, signal });
+  async function stream(path: string, signal?: AbortSignal, slabs?: AlignedSlabs): Promise<StreamResponse> {
+    if (ep.socket) return streamGetUnix(ep.socket, path, { where, timeouts: ep.timeouts, signal, slabs });
     const res = await get(path, signal);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers))

@@ -29,20 +29,25 @@ export const slabStats = { reused: 0 };
 export class SlabPool {
   readonly size: number;
   readonly #keep: number;
+  readonly #alloc: (size: number) => Buffer;
   readonly #free: Buffer[] = [];
   #drained = false;
 
-  /** Slabs of `size` bytes; at most `keep` free ones are kept for reuse. */
-  constructor(size: number, keep: number) {
+  /**
+   * Slabs of `size` bytes; at most `keep` free ones are kept for reuse. `alloc` must return a buffer
+   * that is the only view of its own ArrayBuffer's bytes (an aligned window into one is fine).
+   */
+  constructor(size: number, keep: number, alloc: (size: number) => Buffer = Buffer.allocUnsafeSlow) {
     this.size = size;
     this.#keep = keep;
+    this.#alloc = alloc;
   }
 
   /** A slab to read into (its own ArrayBuffer, never Node's shared small-buffer pool). */
   take(): Buffer {
     const reused = this.#free.pop();
     if (reused) slabStats.reused++;
-    const slab = reused ?? Buffer.allocUnsafeSlow(this.size);
+    const slab = reused ?? this.#alloc(this.size);
     states.set(slab.buffer, { pool: this, slab, pending: 0, sealed: false, poisoned: false });
     return slab;
   }

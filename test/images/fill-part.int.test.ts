@@ -6,7 +6,7 @@ import { type FileHandle, mkdtemp, open, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ALIGN, openDirect } from '../../src/images/fill/direct.ts';
+import { ALIGN, alignedBuffer, directSegments, openDirect } from '../../src/images/fill/direct.ts';
 import {
   appendChunk,
   diskRoom,
@@ -14,6 +14,7 @@ import {
   copyHeld,
   newPart,
   syncPart,
+  type FillPart,
   WRITE_BATCH,
 } from '../../src/images/fill/part.ts';
 
@@ -26,7 +27,7 @@ afterEach(async () => {
 });
 
 /** Stream `data` into a new part in chunks of the given sizes (cycled); returns the part and what readers saw mid-way. */
-async function stream(data: Buffer, sizes: number[], direct: boolean | 'refused') {
+async function stream(data: Buffer, sizes: number[], direct: boolean | 'refused', beforeEnd?: (p: FillPart) => void) {
   const path = join(dir, `part-${Math.random().toString(36).slice(2)}`);
   const fh = await open(path, 'wx+', 0o600);
   const dfh = direct === 'refused' ? refusing() : direct ? await openDirect(fh) : undefined;
@@ -49,6 +50,8 @@ async function stream(data: Buffer, sizes: number[], direct: boolean | 'refused'
       heldOk++;
     }
   }
+  await p.chain;
+  beforeEnd?.(p);
   await finishPart(p);
   await syncPart(p);
   await fh.close();
@@ -89,6 +92,31 @@ describe.each([
       if (size > ALIGN) expect(heldOk).toBeGreaterThan(0);
     });
   }
+});
+
+describe("direct writes from the upstream's own memory", () => {
+  it('chunks that are views of aligned memory go to the disk as they are (no staging copy), byte-exact', async () => {
+    const size = 3 * WRITE_BATCH + 12_345;
+    const data = alignedBuffer(size);
+    randomBytes(size).copy(data);
+    let staged: Buffer | undefined;
+    const { path } = await stream(data, [229_376, 4096 * 3, 65_536 + 7, 1_000_003], true, (p) => {
+      staged = p.stage;
+    });
+    expect(staged, 'no batch went through the staging buffer').toBeUndefined();
+    expect(sha(await readFile(path))).toBe(sha(data));
+  });
+
+  it('directSegments joins touching views of one buffer and refuses anything unaligned', () => {
+    const a = alignedBuffer(4 * ALIGN);
+    const joined = directSegments([a.subarray(0, 100), a.subarray(100, ALIGN), a.subarray(ALIGN, 3 * ALIGN)]);
+    expect(joined?.map((b) => [b.byteOffset - a.byteOffset, b.length])).toEqual([[0, 3 * ALIGN]]);
+    const b = alignedBuffer(ALIGN);
+    expect(directSegments([a.subarray(0, ALIGN), b])?.length).toBe(2);
+    expect(directSegments([a.subarray(0, ALIGN + 1)])).toBeUndefined(); // length
+    expect(directSegments([a.subarray(1, ALIGN + 1)])).toBeUndefined(); // address
+    expect(directSegments([a.subarray(0, 100), a.subarray(200, ALIGN + 100)])).toBeUndefined(); // a gap: not joined
+  });
 });
 
 it('the direct descriptor is the same file as the tmp file even if its path was swapped meanwhile', async () => {

@@ -7,6 +7,7 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { bufferAddress } from '../../identity/native.ts';
+import type { AlignedSlabs } from '../../net/http-client-stream.ts';
 
 /** Offset, length and buffer alignment of every direct write (the largest logical block size in use). */
 export const ALIGN = 4096;
@@ -37,4 +38,29 @@ export function gather(bufs: readonly Buffer[], dst: Buffer): number {
   let at = 0;
   for (const b of bufs) at += b.copy(dst, at);
   return at;
+}
+
+/** Slabs for upstream reads whose bytes can go to the disk as they are (see directSegments). */
+export const DIRECT_SLABS: AlignedSlabs = { align: ALIGN, alloc: alignedBuffer };
+
+/**
+ * `views` (consecutive bytes of a part, starting at an ALIGN-multiple file offset) as the fewest
+ * buffers a direct write takes as they are: touching views of one ArrayBuffer are joined, and every
+ * resulting buffer must start on an ALIGN boundary in memory and be a multiple of ALIGN long.
+ * Undefined when they are not (then the bytes go through the staging buffer).
+ */
+export function directSegments(views: readonly Buffer[]): Buffer[] | undefined {
+  const out: Buffer[] = [];
+  let cur: Buffer | undefined;
+  for (const v of views) {
+    if (cur && v.buffer === cur.buffer && cur.byteOffset + cur.length === v.byteOffset) {
+      cur = Buffer.from(cur.buffer, cur.byteOffset, cur.length + v.length);
+      continue;
+    }
+    if (cur) out.push(cur);
+    cur = v;
+  }
+  if (cur) out.push(cur);
+  for (const b of out) if (b.length % ALIGN !== 0 || bufferAddress(b) % BigInt(ALIGN) !== 0n) return undefined;
+  return out;
 }

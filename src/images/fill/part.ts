@@ -1,7 +1,8 @@
 // One part of a fill (unified file, metadata or rootfs) on its way into the cache. Chunks from the
 // upstream are hashed and sniffed as they arrive, gathered into batches written in order behind a
-// bounded queue (direct.ts: through an aligned staging buffer with O_DIRECT where the file system has
-// it, the unaligned rest carried to the next batch; else one positional writev), and kept in memory for
+// bounded queue (direct.ts: with O_DIRECT where the file system has it, from the upstream's own slabs
+// when they are aligned for it, else through an aligned staging buffer, the unaligned rest carried to
+// the next batch; without O_DIRECT one positional writev), and kept in memory for
 // a while (the tail) so guests attached to the fill are sent copies of the upstream's own buffers
 // instead of re-reading the tmp file. A chunk leaving the tail is on disk and read by nobody: it goes
 // back to its stream's slab pool (giveBack), so readers only ever get copies (copyHeld).
@@ -9,7 +10,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { giveBack } from '../../util/slabs.ts';
 import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
 import type { PartRole } from '../store/manifest.ts';
-import { ALIGN, alignedBuffer, gather } from './direct.ts';
+import { ALIGN, alignedBuffer, directSegments, gather } from './direct.ts';
 import { streamHasher, type StreamHasher } from './hasher.ts';
 
 /** Bytes gathered before one write to the tmp file. */
@@ -127,9 +128,13 @@ export function flushBatch(p: FillPart, last = false): void {
   const dfh = p.direct;
   p.chain = p.chain.then(async () => {
     if (head) {
-      if (!p.stage || p.stage.length < head) p.stage = alignedBuffer(Math.max(head, 2 * WRITE_BATCH));
-      gather(direct, p.stage);
-      const bytes = [p.stage.subarray(0, head)];
+      // The upstream's own memory when it is laid out for the disk (aligned slabs), else a staging copy.
+      let bytes = directSegments(direct);
+      if (!bytes) {
+        if (!p.stage || p.stage.length < head) p.stage = alignedBuffer(Math.max(head, 2 * WRITE_BATCH));
+        gather(direct, p.stage);
+        bytes = [p.stage.subarray(0, head)];
+      }
       await writeAll(dfh!, bytes, at).catch(async (e: NodeJS.ErrnoException) => {
         // A file system that took O_DIRECT at open but refuses this write: buffered from now on.
         if (e.code !== 'EINVAL') throw e;

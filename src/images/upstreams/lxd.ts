@@ -9,6 +9,7 @@ import { boundaryOf } from '../export/multipart.ts';
 import { envelopeError, envelopeMetadata } from '../../lxd/api.ts';
 import { LxdClient } from '../../lxd/client.ts';
 import type { Endpoint } from '../../net/http-client.ts';
+import { DIRECT_SLABS } from '../fill/direct.ts';
 import { pump, type PartSink, type Upstream, type UpstreamImage } from './types.ts';
 import { lxdImageChanges } from './lxd-changes.ts';
 
@@ -80,7 +81,7 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
       return img?.fingerprint.startsWith(prefix) ? [img] : [];
     },
     async fetch(image, sink: PartSink, signal) {
-      const res = await client.exportImage(image.fingerprint, opts.project, signal);
+      const res = await client.exportImage(image.fingerprint, opts.project, signal, DIRECT_SLABS);
       if (res.status !== 200) {
         res.destroy();
         throw new GuestgateError('E_UPSTREAM', `upstream ${name}: export answered ${res.status}`, {
