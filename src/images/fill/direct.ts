@@ -26,9 +26,9 @@ export async function openDirect(fh: FileHandle): Promise<FileHandle | undefined
   }
 }
 
-/** A buffer of `size` bytes whose first byte sits on an ALIGN boundary. */
-export function alignedBuffer(size: number): Buffer {
-  const raw = Buffer.allocUnsafeSlow(size + ALIGN);
+/** A buffer of `size` bytes whose first byte sits on an ALIGN boundary (over a SharedArrayBuffer if `shared`). */
+export function alignedBuffer(size: number, shared = false): Buffer {
+  const raw = shared ? Buffer.from(new SharedArrayBuffer(size + ALIGN)) : Buffer.allocUnsafeSlow(size + ALIGN);
   const skip = (ALIGN - Number(bufferAddress(raw) % BigInt(ALIGN))) % ALIGN;
   return raw.subarray(skip, skip + size);
 }
@@ -40,8 +40,11 @@ export function gather(bufs: readonly Buffer[], dst: Buffer): number {
   return at;
 }
 
-/** Slabs for upstream reads whose bytes can go to the disk as they are (see directSegments). */
-export const DIRECT_SLABS: AlignedSlabs = { align: ALIGN, alloc: alignedBuffer };
+/**
+ * Slabs for upstream reads whose bytes can go to the disk as they are (see directSegments), over
+ * shared memory so the hash worker reads them in place too (hasher.ts).
+ */
+export const DIRECT_SLABS: AlignedSlabs = { align: ALIGN, alloc: (size) => alignedBuffer(size, true) };
 
 /**
  * `views` (consecutive bytes of a part, starting at an ALIGN-multiple file offset) as the fewest

@@ -201,7 +201,9 @@ export class Fill {
         const live = this.#store.live;
         const tmp = live ? live.claim(this.#store.cacheDir, label) : tmpName(this.#store.cacheDir, label);
         const fh = await open(tmp, 'wx+', this.#store.modes.file);
-        this.#parts.push(newPart(role, fh, await openDirect(fh).catch(() => undefined), tmp, size));
+        const direct = await openDirect(fh).catch(() => undefined);
+        const combined = { hasher: this.#combined, base: this.#received };
+        this.#parts.push(newPart(role, fh, direct, tmp, size, combined));
         this.#wake();
       },
       write: async (chunk) => {

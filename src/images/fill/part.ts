@@ -49,6 +49,8 @@ export interface FillPart {
   head: Buffer[];
   headBytes: number;
   hash: StreamHasher | undefined;
+  /** The fill's combined hasher (reads these chunks too) and how many bytes it had before this part. */
+  readonly combined: { readonly hasher: StreamHasher; readonly base: number } | undefined;
   digest: string | undefined;
   /** Accepted chunks not yet handed to the disk. */
   batch: Buffer[];
@@ -66,6 +68,7 @@ export const newPart = (
   direct: FileHandle | undefined,
   tmp: string,
   size: number | undefined,
+  combined?: { readonly hasher: StreamHasher; readonly base: number },
 ): FillPart => ({
   role,
   fh,
@@ -84,6 +87,7 @@ export const newPart = (
   headBytes: 0,
   // A unified image's own digest is the combined one: hash once.
   hash: role === 'unified' ? undefined : streamHasher(size),
+  combined,
   digest: undefined,
   batch: [],
   batchBytes: 0,
@@ -174,13 +178,20 @@ async function writeAll(fh: FileHandle, bufs: Buffer[], at: number): Promise<voi
   }
 }
 
-/** Drop tail chunks that are on disk and older than the window; their bytes go back to their pool. */
+/**
+ * Drop tail chunks that are on disk, hashed (the hashers may read shared chunks in place) and older
+ * than the window; their bytes go back to their pool.
+ */
 function trimTail(p: FillPart): void {
   let drop = 0;
   let start = p.tailStart;
+  const hashed = Math.min(
+    p.hash ? p.hash.hashed() : Infinity,
+    p.combined ? p.combined.hasher.hashed() - p.combined.base : Infinity,
+  );
   while (drop < p.tail.length) {
     const next = start + p.tail[drop]!.length;
-    if (next > p.written || p.accepted - next < TAIL_WINDOW) break;
+    if (next > p.written || next > hashed || p.accepted - next < TAIL_WINDOW) break;
     start = next;
     drop++;
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { isDigest } from '../fingerprint.ts';
 import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
 import { SlabPool } from '../../util/slabs.ts';
-import { alignedBuffer } from '../fill/direct.ts';
+import { DIRECT_SLABS } from '../fill/direct.ts';
 import { pump, type PartSink, type Upstream, type UpstreamImage } from './types.ts';
 
 export interface DirUpstreamOptions {
@@ -23,7 +23,7 @@ const SLAB = 4 * READ_CHUNK;
  * on disk), so a GiB read does not allocate a GiB of buffers for the garbage collector.
  */
 async function* readInSlabs(fh: FileHandle, signal: AbortSignal): AsyncGenerator<Buffer> {
-  const pool = new SlabPool(SLAB, 8, alignedBuffer);
+  const pool = new SlabPool(SLAB, 8, DIRECT_SLABS.alloc);
   let slab = pool.take();
   let used = 0;
   try {
