@@ -8,7 +8,7 @@ import { open, rm } from 'node:fs/promises';
 import { GuestgateError, isGuestgateError } from '../../errors.ts';
 import { commitBlob, tmpName } from '../store/blobs.ts';
 import { nextPartRoles, wholeSeconds, type ImageKind, type ImageType, type ManifestPart } from '../store/manifest.ts';
-import type { PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
+import type { PartDigest, PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
 import { openDirect } from './direct.ts';
 import { appendChunk, closeDirect, diskRoom, finishPart, copyHeld, newPart, type FillPart } from './part.ts';
 import { syncPart, WAKE_BYTES } from './part.ts';
@@ -16,7 +16,7 @@ import { toUpstreamError } from './upstream-error.ts';
 import { streamHasher, type StreamHasher } from './hasher.ts';
 import { assertImage } from '../inspect.ts';
 import type { FillResult, FillState, FillStore } from './types.ts';
-import { assertComplete, assertDigest } from './verify.ts';
+import { assertComplete, assertDigest, assertPartDigest } from './verify.ts';
 export type { FillPart } from './part.ts';
 export type { FillResult, FillState, FillStore } from './types.ts';
 
@@ -227,7 +227,7 @@ export class Fill {
         // Bounded queue: the upstream waits while more than MAX_QUEUED accepted bytes are not yet written.
         await diskRoom(p);
       },
-      endPart: async () => {
+      endPart: async (expect) => {
         const p = this.#parts.at(-1);
         if (!p || p.ended) throw new GuestgateError('E_UPSTREAM', 'part ended twice', {});
         if (p.size !== undefined && p.accepted !== p.size)
@@ -235,15 +235,22 @@ export class Fill {
             fingerprint: this.fingerprint,
           });
         await finishPart(p);
+        // A split part has its own digest now; a unified file's is the combined one, known at the end.
+        if (expect && p.digest !== undefined) assertPartDigest(p.digest, expect);
+        else if (expect) this.#unifiedExpect = expect;
         this.#wake();
       },
     };
   }
 
+  /** What the upstream stated for a unified file's sha256 (checked with the combined digest). */
+  #unifiedExpect: PartDigest | undefined;
+
   async #verifyAndCommit(upstream: string, image: UpstreamImage): Promise<FillResult> {
     const roles = this.#parts.map((p) => p.role);
     const kind = assertComplete(this.#parts, this.fingerprint, upstream);
     const found = await this.#combined!.digest();
+    if (this.#unifiedExpect) assertPartDigest(found, this.#unifiedExpect);
     assertDigest(found, this.fingerprint, upstream);
     for (const p of this.#parts) await syncPart(p);
     // Same check as an import: a fingerprint-correct file that is no LXD image is never committed.

@@ -29,3 +29,9 @@ export function assertDigest(found: string, fingerprint: string, upstream: strin
       upstream,
     });
 }
+
+/** E_INTEGRITY unless a part hashed to what its upstream stated for it. */
+export function assertPartDigest(found: string, expect: { readonly sha256: string; readonly what: string }): void {
+  if (found !== expect.sha256)
+    throw new GuestgateError('E_INTEGRITY', `${expect.what} sha256 mismatch`, { expected: expect.sha256, found });
+}

@@ -21,7 +21,14 @@ export interface PartSink {
   /** `size`: exact byte count if known (lets a unified export start before the fill ends). */
   startPart(role: PartRole, size?: number): Promise<void>;
   write(chunk: Buffer): Promise<void>;
-  endPart(): Promise<void>;
+  /** `expect`: the part's own sha256 as the upstream states it (checked by the fill's hashers, E_INTEGRITY naming `what`). */
+  endPart(expect?: PartDigest): Promise<void>;
+}
+
+export interface PartDigest {
+  readonly sha256: string;
+  /** Names the part in the error, e.g. "upstream <name>: <path>". */
+  readonly what: string;
 }
 
 export interface Upstream {
