@@ -1,17 +1,16 @@
-// One transfer of one image from an upstream into the cache: every byte is hashed as it streams
-// into a tmp file (opened 'wx+'), each part is fsynced, and only when the combined sha256 equals
-// the fingerprint are the tmp files renamed to their content addresses. Any failure or abort
-// removes the tmp files. Guests attached to the fill get the bytes still held in memory, else read
-// the tmp file; the very last byte is released only after verification, so a bad transfer never
-// looks complete.
+// One transfer of one image from an upstream into the cache: every byte is hashed as it streams into a
+// tmp file (opened 'wx+'), each part is fsynced, and only when the combined sha256 equals the fingerprint
+// are the tmp files renamed to their content addresses. Any failure or abort removes the tmp files. Guests
+// attached to the fill get the bytes still held in memory, else read the tmp file; the very last byte is
+// released only after verification, so a bad transfer never looks complete.
 import { open, rm } from 'node:fs/promises';
 import { GuestgateError, isGuestgateError } from '../../errors.ts';
 import { commitBlob, tmpName } from '../store/blobs.ts';
 import { nextPartRoles, wholeSeconds, type ImageKind, type ImageType, type ManifestPart } from '../store/manifest.ts';
 import type { PartDigest, PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
 import { openDirect } from './direct.ts';
-import { appendChunk, closeDirect, diskRoom, finishPart, copyHeld, newPart, type FillPart } from './part.ts';
-import { syncPart, WAKE_BYTES } from './part.ts';
+import { appendChunk, closeDirect, copyHeld, diskRoom, finishPart, newPart, syncPart, WAKE_BYTES } from './part.ts';
+import type { FillPart } from './part.ts';
 import { toUpstreamError } from './upstream-error.ts';
 import { streamHasher, type StreamHasher } from './hasher.ts';
 import { assertImage } from '../inspect.ts';
@@ -243,9 +242,6 @@ export class Fill {
     };
   }
 
-  /** What the upstream stated for a unified file's sha256 (checked with the combined digest). */
-  #unifiedExpect: PartDigest | undefined;
-
   async #verifyAndCommit(upstream: string, image: UpstreamImage): Promise<FillResult> {
     const roles = this.#parts.map((p) => p.role);
     const kind = assertComplete(this.#parts, this.fingerprint, upstream);
@@ -274,6 +270,7 @@ export class Fill {
     // Descriptors stay open for attached readers; #closeFiles closes them (listed before any await).
     this.#dead.push(...parts);
     this.#received = 0;
+    this.#unifiedExpect = undefined;
     this.#combined?.close();
     this.#combined = undefined;
     for (const p of parts) {
@@ -286,6 +283,8 @@ export class Fill {
   #dead: FillPart[] = [];
   /** Blobs this fill committed and holds until its manifest is indexed. */
   #held: string[] = [];
+  /** What the upstream stated for a unified file's sha256 (checked with the combined digest). */
+  #unifiedExpect: PartDigest | undefined;
 
   async #closeFiles(): Promise<void> {
     if (this.#closed || this.#state === 'running') return;
