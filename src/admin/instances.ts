@@ -1,6 +1,7 @@
 // Instance writes for the admin side (no HTTP here): validate with the inventory file schema, keep
 // LXD's instance-id lifecycle, persist through the source (durable before it resolves), then apply
-// to the inventory so guest and host events fire. Writes are serialised: read-modify-write is safe.
+// to the inventory so guest and host events fire. Writes to one instance are serialised (read-modify-
+// write is safe); writes to different instances run side by side (a file source group-commits them).
 import { randomUUID } from 'node:crypto';
 import { GuestgateError } from '../errors.ts';
 import type { Inventory } from '../inventory/inventory.ts';
@@ -26,7 +27,8 @@ export const BODY = 'request body';
 export class InstanceService {
   readonly #inventory: Inventory;
   readonly #ready: ReadyStore;
-  #chain: Promise<unknown> = Promise.resolve();
+  /** Per instance key: the tail of its chain of writes (gone once idle). */
+  readonly #chains = new Map<string, Promise<unknown>>();
 
   constructor(inventory: Inventory, ready: ReadyStore) {
     this.#inventory = inventory;
@@ -44,8 +46,13 @@ export class InstanceService {
   }
 
   create(doc: unknown): Promise<Instance> {
-    return this.#serial(async () => {
-      const after = parseDocument(doc);
+    let after: Instance;
+    try {
+      after = parseDocument(doc);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#serial(after.key, async () => {
       if (this.#inventory.get(after.key))
         throw new GuestgateError('E_CONFLICT', `instance "${after.key}" already exists`, { instance: after.key });
       return this.#write(undefined, after);
@@ -54,7 +61,7 @@ export class InstanceService {
 
   /** Replace the whole instance; the document must name the same instance. */
   replace(key: string, doc: unknown): Promise<Instance> {
-    return this.#serial(async () => {
+    return this.#serial(key, async () => {
       const before = this.get(key);
       const after = parseDocument(doc);
       if (after.key !== key)
@@ -68,7 +75,7 @@ export class InstanceService {
   }
 
   patch(key: string, patch: InstancePatch): Promise<Instance> {
-    return this.#serial(async () => {
+    return this.#serial(key, async () => {
       const before = this.get(key);
       const config: Record<string, string> = { ...before.config };
       for (const [k, v] of Object.entries(patch.config ?? {})) {
@@ -107,7 +114,7 @@ export class InstanceService {
   }
 
   delete(key: string): Promise<void> {
-    return this.#serial(async () => {
+    return this.#serial(key, async () => {
       const before = this.get(key);
       const remove = this.#inventory.source.remove;
       if (!remove) throw notWritable(this.#inventory.source.kind);
@@ -126,9 +133,13 @@ export class InstanceService {
     return after;
   }
 
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#chain.then(fn, fn);
-    this.#chain = run.catch(() => {});
+  #serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.#chains.get(key) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => {});
+    this.#chains.set(key, tail);
+    void tail.then(() => {
+      if (this.#chains.get(key) === tail) this.#chains.delete(key);
+    });
     return run;
   }
 }

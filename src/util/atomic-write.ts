@@ -10,11 +10,70 @@ export async function writeFileAtomic(
   file: string,
   data: string | Uint8Array,
   mode = 0o644,
-  tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`),
+  tmp = tmpNameFor(file),
 ): Promise<void> {
+  await writeTmp(tmp, data, mode);
+  await commitFile(tmp, file);
+}
+
+/**
+ * Several files replaced at once (a group commit): every tmp file written and fsynced side by side,
+ * renamed in order (a file named twice ends with its last entry), then each folder fsynced once.
+ * One result per entry, in order; a failed entry leaves its old file and no tmp file behind.
+ */
+export async function writeFilesAtomic(
+  entries: readonly { readonly file: string; readonly data: string | Uint8Array; readonly mode: number }[],
+): Promise<PromiseSettledResult<void>[]> {
+  const written = await Promise.allSettled(
+    entries.map(async (e) => {
+      const tmp = tmpNameFor(e.file);
+      await writeTmp(tmp, e.data, e.mode);
+      return tmp;
+    }),
+  );
+  const renamed: PromiseSettledResult<void>[] = [];
+  for (const [i, w] of written.entries()) {
+    if (w.status === 'rejected') renamed.push(w);
+    else
+      renamed.push(
+        await rename(w.value, entries[i]!.file).then(
+          () => ({ status: 'fulfilled', value: undefined }) as const,
+          async (reason: unknown) => {
+            await unlink(w.value).catch(() => {});
+            return { status: 'rejected', reason } as const;
+          },
+        ),
+      );
+  }
+  const dirs = [...new Set(entries.filter((_, i) => renamed[i]!.status === 'fulfilled').map((e) => dirname(e.file)))];
+  const synced = new Map(
+    await Promise.all(
+      dirs.map(
+        async (d) =>
+          [
+            d,
+            await fsyncDir(d).then(
+              () => undefined,
+              (e: unknown) => e,
+            ),
+          ] as const,
+      ),
+    ),
+  );
+  return renamed.map((r, i) => {
+    const err = r.status === 'fulfilled' ? synced.get(dirname(entries[i]!.file)) : undefined;
+    return err === undefined ? r : { status: 'rejected', reason: err };
+  });
+}
+
+const tmpNameFor = (file: string): string =>
+  join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+
+/** `data` in a new file `tmp` (exactly `mode`, whatever the umask), fsynced and closed; removed on failure. */
+async function writeTmp(tmp: string, data: string | Uint8Array, mode: number): Promise<void> {
   const fh = await open(tmp, 'wx', mode);
   try {
-    await fh.chmod(mode); // exactly `mode`, whatever the umask
+    await fh.chmod(mode);
     await fh.writeFile(data);
     await fh.sync();
   } catch (e) {
@@ -23,7 +82,6 @@ export async function writeFileAtomic(
     throw e;
   }
   await fh.close();
-  await commitFile(tmp, file);
 }
 
 /** Move a complete, fsynced file into place and make the rename itself durable (fsync its folder). */

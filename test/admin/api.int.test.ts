@@ -32,6 +32,29 @@ describe('admin socket', () => {
 });
 
 describe('instances', () => {
+  it('concurrent writes: to one instance none is lost (each reads the last), to many they all land', async () => {
+    await A('POST', '/1.0/instances', ...json({ name: 'cc0', config: {} }));
+    const one = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        A('PUT', `/1.0/instances/cc0/config/user.k${i}`, ...json({ value: `${i}` })),
+      ),
+    );
+    for (const r of one) expect(r.status, r.text).toBe(200);
+    const cfg = (await A('GET', '/1.0/instances/cc0')).json().config as Record<string, string>;
+    for (let i = 0; i < 30; i++) expect(cfg[`user.k${i}`], `user.k${i}`).toBe(`${i}`);
+    expect(readFileSync(join(l.inventory, 'cc0.yaml'), 'utf8')).toContain('user.k29');
+
+    const names = Array.from({ length: 20 }, (_, i) => `cm${i}`);
+    const made = await Promise.all(
+      names.map((n) => A('POST', '/1.0/instances', ...json({ name: n, config: { 'user.n': n } }))),
+    );
+    for (const r of made) expect(r.status, r.text).toBe(201);
+    for (const n of names) expect(readFileSync(join(l.inventory, `${n}.yaml`), 'utf8')).toContain(`user.n: ${n}`);
+    const race = await Promise.all(['cr', 'cr'].map((n) => A('POST', '/1.0/instances', ...json({ name: n }))));
+    expect(race.map((r) => r.status).sort()).toEqual([201, 409]);
+    for (const n of ['cc0', 'cr', ...names]) expect((await A('DELETE', `/1.0/instances/${n}`)).status).toBe(204);
+  });
+
   it('creates from YAML, writes the inventory file, assigns an instance-id', async () => {
     const r = await A(
       'POST',

@@ -57,12 +57,12 @@ export function requireStrace(): void {
   if (missing) throw new Error(`the fsync test needs ${missing}`);
 }
 
-/** Attach strace to `pid` (all its threads) for `calls`; resolves once attached. */
-export async function attachStrace(pid: number, calls: string[], logFile: string): Promise<Tracer> {
+/** Attach strace to `pid` (all its threads) for `calls`; resolves once attached. `strSize`: bytes of data shown per string. */
+export async function attachStrace(pid: number, calls: string[], logFile: string, strSize = 48): Promise<Tracer> {
   requireStrace();
   const st: ChildProcess = spawn(
     '/usr/bin/strace',
-    ['-f', '-y', '-s', '48', '-e', `trace=${calls.join(',')}`, '-o', logFile, '-p', String(pid)],
+    ['-f', '-y', '-s', String(strSize), '-e', `trace=${calls.join(',')}`, '-o', logFile, '-p', String(pid)],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';
