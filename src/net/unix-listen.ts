@@ -9,6 +9,12 @@ import { connect, type Server } from 'node:net';
 import { chmod, lstat, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/**
+ * Connections the kernel queues before we accept them (clamped to net.core.somaxconn). Node's default,
+ * 511, made a burst of guests connecting at once (1,000 event listeners) fail with EAGAIN.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export interface UnixListening {
   /** Remove the socket file if it is still the one we bound (a final stop, not a handover). */
   removeIfOurs(): Promise<void>;
@@ -24,7 +30,7 @@ export async function listenUnix(server: Server, path: string, mode?: number): P
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}`);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(tmp, () => {
+    server.listen({ path: tmp, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
