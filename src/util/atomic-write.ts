@@ -18,7 +18,7 @@ export async function writeFileAtomic(
 
 /**
  * Several files replaced at once (a group commit): every tmp file written and fsynced side by side,
- * renamed in order (a file named twice ends with its last entry), then each folder fsynced once.
+ * renamed (a file named twice ends with its last entry), then each folder fsynced once.
  * One result per entry, in order; a failed entry leaves its old file and no tmp file behind.
  */
 export async function writeFilesAtomic(
@@ -31,20 +31,26 @@ export async function writeFilesAtomic(
       return tmp;
     }),
   );
-  const renamed: PromiseSettledResult<void>[] = [];
-  for (const [i, w] of written.entries()) {
-    if (w.status === 'rejected') renamed.push(w);
-    else
-      renamed.push(
-        await rename(w.value, entries[i]!.file).then(
-          () => ({ status: 'fulfilled', value: undefined }) as const,
-          async (reason: unknown) => {
-            await unlink(w.value).catch(() => {});
-            return { status: 'rejected', reason } as const;
-          },
-        ),
-      );
-  }
+  // Renamed side by side, except entries for the same file: those in order, so the last one wins.
+  const renamed: PromiseSettledResult<void>[] = new Array(entries.length);
+  const byFile = new Map<string, number[]>();
+  for (const [i, e] of entries.entries()) byFile.set(e.file, [...(byFile.get(e.file) ?? []), i]);
+  await Promise.all(
+    [...byFile.values()].map(async (idx) => {
+      for (const i of idx) {
+        const w = written[i]!;
+        if (w.status === 'rejected') renamed[i] = w;
+        else
+          renamed[i] = await rename(w.value, entries[i]!.file).then(
+            () => ({ status: 'fulfilled', value: undefined }) as const,
+            async (reason: unknown) => {
+              await unlink(w.value).catch(() => {});
+              return { status: 'rejected', reason } as const;
+            },
+          );
+      }
+    }),
+  );
   const dirs = [...new Set(entries.filter((_, i) => renamed[i]!.status === 'fulfilled').map((e) => dirname(e.file)))];
   const synced = new Map(
     await Promise.all(
