@@ -36,6 +36,10 @@ if (major < 24) {
     process.exit(code ?? 1);
   });
 } else {
+  // libuv's default of 4 threads serves every fsync, O_DIRECT write and file read of all guests and fills:
+  // a burst of admin writes (each fsynced) or a fill waited behind 4. Set before anything uses the pool; an
+  // operator's own UV_THREADPOOL_SIZE wins.
+  process.env.UV_THREADPOOL_SIZE ??= '16';
   const entry = checkout ? src : join(root, 'dist', 'cli', 'main.js');
   const { main } = await import(pathToFileURL(entry).href);
   const code = await main(process.argv.slice(2));
