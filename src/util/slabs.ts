@@ -8,7 +8,8 @@
 // its one consumer with giveBack(). Bytes lent and never given back (a consumer that copies, drops or
 // fails) just keep their slab out of the pool until the garbage collector takes it: the failure mode
 // is the old allocation pattern, never a slab reused too early. A consumer gives back only bytes it
-// got from the stream itself, each byte once, and only when nothing reads them any more.
+// got from the stream itself, each byte once, and only when nothing reads them any more; anyone else
+// holding on to lent bytes (a socket write of them) retains them first and gives them back after.
 
 interface SlabState {
   readonly pool: SlabPool;
@@ -88,8 +89,18 @@ export class SlabPool {
 }
 
 /**
- * The consumer is done with `view`, bytes it got from a pooled stream: nothing reads them any more.
- * A no-op for any other buffer.
+ * One more reader of `view` (bytes still lent out, e.g. a socket write of them in flight): its slab is
+ * not read into again until this is given back too. Call it while the bytes are still lent (not yet
+ * given back by their consumer). A no-op for any other buffer.
+ */
+export function retain(view: Uint8Array): void {
+  const s = states.get(view.buffer);
+  if (s && !s.poisoned) s.pending += view.byteLength;
+}
+
+/**
+ * The consumer (or a retainer) is done with `view`, bytes it got from a pooled stream: nothing reads
+ * them any more. A no-op for any other buffer.
  */
 export function giveBack(view: Uint8Array): void {
   const s = states.get(view.buffer);

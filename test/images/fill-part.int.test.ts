@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ALIGN, alignedBuffer, directSegments, openDirect } from '../../src/images/fill/direct.ts';
+import { giveBack } from '../../src/util/slabs.ts';
 import {
   appendChunk,
   diskRoom,
   finishPart,
-  copyHeld,
+  heldViews,
   newPart,
   syncPart,
   type FillPart,
@@ -43,8 +44,9 @@ async function stream(data: Buffer, sizes: number[], direct: boolean | 'refused'
     at += n;
     await diskRoom(p);
     // What a reader is offered now: the bytes in memory from `written`, identical to the upstream's.
-    const dst = Buffer.alloc(p.accepted - p.written);
-    const mem = dst.subarray(0, copyHeld(p, p.written, p.accepted, dst));
+    const views = heldViews(p, p.written, p.accepted, Number.POSITIVE_INFINITY);
+    const mem = Buffer.concat(views);
+    for (const v of views) giveBack(v);
     if (mem.length) {
       expect(mem.equals(data.subarray(p.written, p.written + mem.length))).toBe(true);
       heldOk++;

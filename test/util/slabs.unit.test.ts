@@ -2,7 +2,7 @@
 // of it came back; anything else (bytes never given back, given back twice, a drained pool) costs a
 // fresh allocation, never a slab reused under a reader.
 import { describe, expect, it } from 'vitest';
-import { giveBack, SlabPool, slabStats } from '../../src/util/slabs.ts';
+import { giveBack, retain, SlabPool, slabStats } from '../../src/util/slabs.ts';
 
 const KiB = 1024;
 
@@ -86,6 +86,21 @@ describe('slab pool', () => {
     pool.seal(a);
     giveBack(a.subarray(0, 10));
     expect(pool.take().buffer).toBe(a.buffer);
+  });
+
+  it('a retained view keeps its slab out of the pool after its consumer gave it back, until released too', () => {
+    const pool = new SlabPool(64 * KiB, 4);
+    const a = pool.take();
+    const v = a.subarray(0, 1000);
+    pool.lend(v);
+    pool.seal(a);
+    const w = v.subarray(100, 600); // a socket write of part of it
+    retain(w);
+    giveBack(v); // the fill is done with it
+    expect(pool.take().buffer).not.toBe(a.buffer);
+    giveBack(w); // the write completed
+    expect(pool.take().buffer).toBe(a.buffer);
+    retain(Buffer.alloc(10)); // anything else: nothing happens
   });
 
   it('keeps at most `keep` free slabs', () => {

@@ -1,10 +1,11 @@
 // Moves bytes from a file descriptor to an HTTP response as fast as the socket takes them: big
 // positional reads into two reusable buffers, each reused only once the socket has taken it
 // (write callback), so one read overlaps one write and memory stays at 2 x CHUNK per download.
-// A fill in progress also offers the bytes it still holds in memory: those are copied into the same
-// buffers instead of read (a copy, never the fill's own buffers: those are read into again).
+// A fill in progress also offers the bytes it still holds in memory: those go out as they are (one
+// corked writev), retained until the socket took them (the fill's buffers are read into again after).
 import type { ServerResponse } from 'node:http';
 import type { FileHandle } from 'node:fs/promises';
+import { giveBack } from '../../util/slabs.ts';
 import { raiseSendBuffer } from './socket-tuning.ts';
 
 export const CHUNK = 2 * 1024 * 1024;
@@ -17,12 +18,26 @@ export interface ByteSource {
    * the transfer failed. Absent for a complete file.
    */
   available?(pos: number): Promise<number>;
-  /** Copy bytes held in memory from pos (up to end) into dst: how many, 0 = read them from the file (up to onDisk()). */
-  copyHeld?(pos: number, end: number, dst: Buffer): number;
+  /**
+   * Bytes held in memory from pos (up to end, at most max), retained: each is given back (util/slabs.ts
+   * giveBack) once written. [] when pos must be read from the file (up to onDisk()).
+   */
+  held?(pos: number, end: number, max: number): Buffer[];
   onDisk?(): number;
 }
 
 export class ClientGone extends Error {}
+
+/** Several buffers in one go (corked: one writev); resolves once the socket took the last. */
+function writeMany(res: ServerResponse, bufs: Buffer[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (res.destroyed) return reject(new ClientGone('response destroyed'));
+    res.cork();
+    for (let i = 0; i < bufs.length - 1; i++) res.write(bufs[i]!);
+    res.write(bufs.at(-1)!, (err) => (err ? reject(err) : resolve()));
+    res.uncork();
+  });
+}
 
 function write(res: ServerResponse, buf: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -60,18 +75,24 @@ export async function sendRange(
       limit = Math.min(end, await Promise.race([src.available!(pos), gone]));
       if (limit <= pos) break;
     }
+    const mem = src.held?.(pos, limit, CHUNK) ?? [];
+    if (mem.length) {
+      inflight[i] = writeMany(res, mem).finally(() => {
+        for (const b of mem) giveBack(b);
+      });
+      inflight[i]!.catch(() => {});
+      for (const b of mem) pos += b.length;
+      i ^= 1;
+      continue;
+    }
     const buf = bufs[i] ?? Buffer.allocUnsafe(bufs[0]!.length);
     bufs[i] = buf;
-    let n = src.copyHeld?.(pos, limit, buf) ?? 0;
-    if (!n) {
-      const readTo = src.onDisk ? Math.min(limit, src.onDisk()) : limit;
-      const { bytesRead } = await src.fh.read(buf, 0, Math.min(buf.length, readTo - pos), pos);
-      if (bytesRead <= 0) throw new Error(`short read at ${pos}`);
-      n = bytesRead;
-    }
-    inflight[i] = write(res, n === buf.length ? buf : buf.subarray(0, n));
+    const readTo = src.onDisk ? Math.min(limit, src.onDisk()) : limit;
+    const { bytesRead } = await src.fh.read(buf, 0, Math.min(buf.length, readTo - pos), pos);
+    if (bytesRead <= 0) throw new Error(`short read at ${pos}`);
+    inflight[i] = write(res, bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
     inflight[i]!.catch(() => {});
-    pos += n;
+    pos += bytesRead;
     i ^= 1;
   }
   await Promise.race([Promise.all(inflight), gone]);

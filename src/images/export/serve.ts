@@ -183,7 +183,7 @@ export async function serveFilling(
               await fill.changed();
             }
           },
-          copyHeld: (pos, end, dst) => fill.copyHeld(i, pos, end, dst),
+          held: (pos, end, max) => fill.held(i, pos, end, max),
           onDisk: () => fill.onDisk(i),
         };
         // The end is known only once the part ended (or was announced): resolve lazily.

@@ -9,7 +9,7 @@ import { commitBlob, tmpName } from '../store/blobs.ts';
 import { nextPartRoles, wholeSeconds, type ImageKind, type ImageType, type ManifestPart } from '../store/manifest.ts';
 import type { PartDigest, PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
 import { openDirect } from './direct.ts';
-import { appendChunk, closeDirect, copyHeld, diskRoom, finishPart, newPart, syncPart, WAKE_BYTES } from './part.ts';
+import { appendChunk, closeDirect, diskRoom, finishPart, heldViews, newPart, syncPart, WAKE_BYTES } from './part.ts';
 import type { FillPart } from './part.ts';
 import { toUpstreamError } from './upstream-error.ts';
 import { streamHasher, type StreamHasher } from './hasher.ts';
@@ -127,10 +127,10 @@ export class Fill {
     return Math.max(0, p.accepted - 1);
   }
 
-  /** Copy part `i`'s bytes from `pos` still held in memory (up to `end`) into `dst`: how many, 0 = read the tmp file. */
-  copyHeld(i: number, pos: number, end: number, dst: Buffer): number {
+  /** Part `i`'s bytes from `pos` still in memory (up to `end`, at most `max`), retained: give each back once written. */
+  held(i: number, pos: number, end: number, max: number): Buffer[] {
     const p = this.#parts[i];
-    return p ? copyHeld(p, pos, end, dst) : 0;
+    return p ? heldViews(p, pos, end, max) : [];
   }
 
   /** How far part `i` is on disk. */

@@ -4,10 +4,10 @@
 // when they are aligned for it, else through an aligned staging buffer, the unaligned rest carried to
 // the next batch; without O_DIRECT one positional writev), and kept in memory for
 // a while (the tail) so guests attached to the fill are sent copies of the upstream's own buffers
-// instead of re-reading the tmp file. A chunk leaving the tail is on disk and read by nobody: it goes
-// back to its stream's slab pool (giveBack), so readers only ever get copies (copyHeld).
+// instead of re-reading the tmp file. A chunk leaving the tail is on disk and hashed: it goes back to
+// its stream's slab pool (giveBack); readers sent views of it retain them until their write is done.
 import type { FileHandle } from 'node:fs/promises';
-import { giveBack } from '../../util/slabs.ts';
+import { giveBack, retain } from '../../util/slabs.ts';
 import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
 import type { PartRole } from '../store/manifest.ts';
 import { ALIGN, alignedBuffer, directSegments, gather } from './direct.ts';
@@ -219,26 +219,27 @@ function splitAt(bufs: readonly Buffer[], n: number): [Buffer[], Buffer[]] {
 }
 
 /**
- * Copy the bytes held in memory from `pos` (up to `end`, at most dst.length) into `dst`; returns how
- * many, 0 when pos is older than the tail (read the file). Copies, never views: a slab leaving the
- * tail is read into again.
+ * The bytes held in memory from `pos` (up to `end`, at most `max`) as views of the upstream's own
+ * buffers, each retained (util/slabs.ts): the caller gives every one back once written. [] when pos is
+ * older than the tail (read the file).
  */
-export function copyHeld(p: FillPart, pos: number, end: number, dst: Buffer): number {
-  if (pos < p.tailStart) return 0;
-  const to = Math.min(end, pos + dst.length);
-  let n = 0;
+export function heldViews(p: FillPart, pos: number, end: number, max: number): Buffer[] {
+  if (pos < p.tailStart) return [];
+  const to = Math.min(end, pos + max);
+  const out: Buffer[] = [];
   let at = p.tailStart;
   for (const b of p.tail) {
     const next = at + b.length;
     if (next > pos) {
       const from = Math.max(0, pos - at);
       const upto = Math.min(b.length, to - at);
-      if (upto > from) n += b.copy(dst, n, from, upto);
+      if (upto > from) out.push(from === 0 && upto === b.length ? b : b.subarray(from, upto));
       if (next >= to) break;
     }
     at = next;
   }
-  return n;
+  for (const v of out) retain(v);
+  return out;
 }
 
 /**
