@@ -6,46 +6,23 @@
 // have been reused (else this proves nothing). The cached copy read afterwards must be exact too.
 import http from 'node:http';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdir, rename } from 'node:fs/promises';
 import { splitImage, unifiedImage, writeToDir, type MadeImage } from '../../fixtures/images/make.ts';
-import type { ImageService } from '../../src/images/index.ts';
 import { slabStats } from '../../src/util/slabs.ts';
-import {
-  exportServer,
-  lxdUpstreamConfig,
-  nestedClientAccepts,
-  service,
-  tempDir,
-  type ExportServer,
-  type Got,
-} from '../helpers/images.ts';
-import { fakeLxd, type FakeLxd } from '../helpers/fake-upstreams.ts';
+import { exportServer, lxdUpstreamConfig, nestedClientAccepts, service, type Got } from '../helpers/images.ts';
+import { fakeLxdWorld } from '../helpers/lxd-world.ts';
 
 const MiB = 1024 * 1024;
-let t: { dir: string; cleanup: () => Promise<void> };
-let lxd: FakeLxd;
-let svc: ImageService;
-let srv: ExportServer;
-
-beforeEach(async () => {
-  t = await tempDir();
-  lxd = await fakeLxd(join(t.dir, 'lxd.sock'));
-});
-afterEach(async () => {
-  await srv?.close();
-  await svc?.close();
-  await lxd.close();
-  await t.cleanup();
-});
+const w = fakeLxdWorld();
 
 /** One export; every `pauseEvery` bytes the reader stops for a moment; `onBytes` sees progress. */
 function pull(fp: string, opts: { pauseEvery?: number; onBytes?: (n: number) => void } = {}): Promise<Got> {
   return new Promise((resolve, reject) => {
     const req = http.get(
       {
-        socketPath: srv.socket,
+        socketPath: w.srv!.socket,
         path: `/1.0/images/${fp}/export`,
         headers: { host: 'unix.socket', connection: 'close' },
       },
@@ -80,7 +57,7 @@ function pull(fp: string, opts: { pauseEvery?: number; onBytes?: (n: number) => 
 }
 
 async function guestsAgree(img: MadeImage): Promise<void> {
-  srv = await exportServer(svc, join(t.dir, 'guest.sock'));
+  w.srv = await exportServer(w.svc!, join(w.dir, 'guest.sock'));
   const reused0 = slabStats.reused;
   let late: Promise<Got> | undefined;
   const fast = pull(img.fingerprint, {
@@ -105,10 +82,10 @@ describe('slab reuse under guests attached to a fill', () => {
     'LXD upstream, %s: every guest gets exactly the image while slabs are read into again',
     async (_kind, make) => {
       const img = await make();
-      lxd.images.set(img.fingerprint, { img, public: true, cached: false });
-      svc = await service(join(t.dir, 'state'), { upstreams: [lxdUpstreamConfig(lxd.socket)] });
+      w.lxd.images.set(img.fingerprint, { img, public: true, cached: false });
+      w.svc = await service(join(w.dir, 'state'), { upstreams: [lxdUpstreamConfig(w.lxd.socket)] });
       await guestsAgree(img);
-      expect(lxd.exports).toBe(1);
+      expect(w.lxd.exports).toBe(1);
     },
   );
 
@@ -117,22 +94,22 @@ describe('slab reuse under guests attached to a fill', () => {
     ['split', () => splitImage(80 * MiB)],
   ] as const)('dir upstream, %s: the same', async (_kind, make) => {
     const img = await make();
-    const dir = join(t.dir, 'upstream');
+    const dir = join(w.dir, 'upstream');
     await mkdir(dir);
     await writeToDir(dir, img);
-    svc = await service(join(t.dir, 'state'), { upstreams: [{ type: 'dir', path: dir, public: true }] });
+    w.svc = await service(join(w.dir, 'state'), { upstreams: [{ type: 'dir', path: dir, public: true }] });
     await guestsAgree(img);
   });
 
   it('dir upstream: an image file swapped for a FIFO after it was found fails the fill instead of hanging it', async () => {
     const img = await unifiedImage(1024, 'none');
-    const dir = join(t.dir, 'upstream');
+    const dir = join(w.dir, 'upstream');
     await mkdir(dir);
     await writeToDir(dir, img);
-    svc = await service(join(t.dir, 'state'), { upstreams: [{ type: 'dir', path: dir, public: true }] });
-    srv = await exportServer(svc, join(t.dir, 'guest.sock'));
+    w.svc = await service(join(w.dir, 'state'), { upstreams: [{ type: 'dir', path: dir, public: true }] });
+    w.srv = await exportServer(w.svc, join(w.dir, 'guest.sock'));
     // Found (and its metadata read) first, then swapped: the fill's open meets the FIFO.
-    expect(await svc.lookup(img.fingerprint, 'exact')).toBeDefined();
+    expect(await w.svc.lookup(img.fingerprint, 'exact')).toBeDefined();
     await rename(join(dir, img.fingerprint), join(dir, 'moved'));
     execFileSync('mkfifo', [join(dir, img.fingerprint)]);
     const r = await pull(img.fingerprint);
