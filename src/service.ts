@@ -29,6 +29,7 @@ import { listenerLimits } from './net/listener-limits.ts';
 import { raiseFdLimit } from './identity/limits.ts';
 import { TokenBuckets } from './net/token-bucket.ts';
 import { listenError } from './net/listen-error.ts';
+import { compactHeap } from './util/heap.ts';
 import { GuestgateError, isGuestgateError } from './errors.ts';
 import { checkInheritedUsed, type Inherited, type ListenerName, takeInherited } from './net/inherited.ts';
 import { spawnSuccessor, type Successor } from './net/handover.ts';
@@ -105,6 +106,7 @@ async function startParts(
   });
   opened.push(() => inventory.stop());
   await inventory.start();
+  compactHeap(); // the start-up parse grew the young generation; nothing is served yet
   const ready = new ReadyStore(join(config.state_dir, 'ready'));
   await ready.load();
   ready.on('change', (key, r) => void inventory.source.recordReady?.(key, r.state));
