@@ -2,10 +2,10 @@
 // upstream are hashed and sniffed as they arrive, gathered into batches written in order behind a
 // bounded queue (direct.ts: with O_DIRECT where the file system has it, from the upstream's own slabs
 // when they are aligned for it, else through an aligned staging buffer, the unaligned rest carried to
-// the next batch; without O_DIRECT one positional writev), and kept in memory for
-// a while (the tail) so guests attached to the fill are sent copies of the upstream's own buffers
-// instead of re-reading the tmp file. A chunk leaving the tail is on disk and hashed: it goes back to
-// its stream's slab pool (giveBack); readers sent views of it retain them until their write is done.
+// the next batch; without O_DIRECT one positional writev), and kept in memory for a while (the tail),
+// so guests attached to the fill are sent the upstream's own buffers instead of re-reading the tmp file.
+// A chunk leaving the tail is on disk and hashed: it goes back to its stream's slab pool (giveBack);
+// guests sent views of it retain them until their write is done.
 import type { FileHandle } from 'node:fs/promises';
 import { giveBack, retain } from '../../util/slabs.ts';
 import { SNIFF_BYTES, sniffExtension } from '../magic.ts';
