@@ -77,6 +77,23 @@ describe('hash worker', () => {
     expect(await h.digest()).toBe(want);
   });
 
+  it('a worker that fell asleep between small updates still hashes them all (woken at the end)', async () => {
+    const h = streamHasher(undefined);
+    const chunks = [randomBytes(1000), randomBytes(70_000), shared(randomBytes(3000))];
+    for (const c of chunks) {
+      h.update(c);
+      // Long enough for the worker to finish what it had and go to sleep.
+      for (
+        let i = 0;
+        i < 20 && h.hashed() < chunks.slice(0, chunks.indexOf(c) + 1).reduce((n, x) => n + x.length, 0);
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(await h.digest()).toBe(sha(chunks));
+    expect(h.hashed()).toBe(74_000);
+  });
+
   it('small known sizes hash inline, with the same answers', async () => {
     const h = streamHasher(WORKER_MIN_BYTES - 1);
     const b = randomBytes(1000);
