@@ -12,6 +12,7 @@ import { type IdMapRange, mapId, parseLxdIdmap } from '../identity/procfs.ts';
 import { Holds } from './holds.ts';
 import { InitPins } from './init-pins.ts';
 import type { Instance, InventoryChange, InventorySource } from './model.ts';
+import { jsonEqual } from '../util/json-equal.ts';
 
 export interface Resolved {
   readonly instance: Instance;
@@ -237,6 +238,4 @@ function ownPidns(): number {
 
 const normalizeAddress = (a: string): string => a.replace(/^::ffff:/i, '').toLowerCase();
 
-function sameInstance(a: Instance, b: Instance): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
+const sameInstance = (a: Instance, b: Instance): boolean => jsonEqual(a, b);
