@@ -4,6 +4,7 @@ import yaml from 'js-yaml';
 import { FileValueError } from '../errors.ts';
 import { int, list, obj, oneOf, opt, record, scalarString, str, ValidationError } from '../config/validate.ts';
 import { INSTANCE_NAME, instanceKey, type Instance } from './model.ts';
+import { dumpYaml } from './yaml-dump.ts';
 
 const identitySchema = obj({
   init_pid: opt(int({ min: 1 })),
@@ -103,7 +104,7 @@ export function instanceToYaml(i: Instance): string {
   if (i.identity.rootUid !== undefined) identity.root_uid = i.identity.rootUid;
   if (i.identity.addresses !== undefined) identity.addresses = [...i.identity.addresses];
   if (i.identity.nocloudToken !== undefined) identity.nocloud_token = i.identity.nocloudToken;
-  return yaml.dump(
+  return dumpYaml(
     {
       name: i.name,
       project: i.project,
