@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import yaml from 'js-yaml';
 
-/** Strings at least this long skip js-yaml's per-character style choice. */
-export const BIG = 16 * 1024;
+/** Strings at least this long skip js-yaml's per-character style choice (shorter ones keep its readable block styles). */
+export const BIG = 64 * 1024;
 
 // Not printable in YAML (c-printable), or line breaks in YAML 1.1 readers: escaped, never raw.
 // JSON.stringify already escapes C0 controls, quotes, backslashes and lone surrogates.
