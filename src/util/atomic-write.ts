@@ -51,24 +51,12 @@ export async function writeFilesAtomic(
       }
     }),
   );
-  const dirs = [...new Set(entries.filter((_, i) => renamed[i]!.status === 'fulfilled').map((e) => dirname(e.file)))];
-  const synced = new Map(
-    await Promise.all(
-      dirs.map(
-        async (d) =>
-          [
-            d,
-            await fsyncDir(d).then(
-              () => undefined,
-              (e: unknown) => e,
-            ),
-          ] as const,
-      ),
-    ),
-  );
+  const dirs = new Set(entries.filter((_, i) => renamed[i]!.status === 'fulfilled').map((e) => dirname(e.file)));
+  const dirErrors = new Map<string, unknown>();
+  await Promise.all([...dirs].map((d) => fsyncDir(d).catch((e: unknown) => void dirErrors.set(d, e))));
   return renamed.map((r, i) => {
-    const err = r.status === 'fulfilled' ? synced.get(dirname(entries[i]!.file)) : undefined;
-    return err === undefined ? r : { status: 'rejected', reason: err };
+    const dir = dirname(entries[i]!.file);
+    return r.status === 'fulfilled' && dirErrors.has(dir) ? { status: 'rejected', reason: dirErrors.get(dir) } : r;
   });
 }
 
