@@ -45,13 +45,8 @@ export class InstanceService {
     return i;
   }
 
-  create(doc: unknown): Promise<Instance> {
-    let after: Instance;
-    try {
-      after = parseDocument(doc);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async create(doc: unknown): Promise<Instance> {
+    const after = parseDocument(doc);
     return this.#serial(after.key, async () => {
       if (this.#inventory.get(after.key))
         throw new GuestgateError('E_CONFLICT', `instance "${after.key}" already exists`, { instance: after.key });

@@ -61,8 +61,7 @@ export function streamGetUnix(
     let raw = 0;
     let bodyStart: number | undefined;
     const nextSlab = (): void => {
-      pool.seal(slab);
-      slab = pool.take();
+      slab = pool.next(slab);
       alignedSlab = align !== undefined && bodyStart !== undefined;
       used = alignedSlab ? (raw - bodyStart!) % align! : 0;
       // Offsets in the slab are congruent to body offsets: ending on an aligned offset ends on an aligned body offset.

@@ -59,6 +59,12 @@ export class SlabPool {
     if (s?.pool === this) s.pending += view.byteLength;
   }
 
+  /** `current` is done with (sealed); the slab to read into next. */
+  next(current: Buffer): Buffer {
+    this.seal(current);
+    return this.take();
+  }
+
   /** No more bytes are read into `slab`. */
   seal(slab: Buffer): void {
     const s = states.get(slab.buffer);

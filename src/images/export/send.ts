@@ -29,7 +29,7 @@ export interface ByteSource {
 export class ClientGone extends Error {}
 
 /**
- * Several buffers in one go (one writev); resolves once the socket took the last. The socket is corked
+ * Buffers in one go (one writev); resolves once the socket took the last. The socket is corked
  * too: a chunked response's uncork() writes its chunk's pieces one by one to the socket (one syscall
  * each, 17 for half a MiB of an LXD multipart upstream's 32 KiB pieces) unless the socket holds them.
  */
@@ -43,13 +43,6 @@ function writeMany(res: ServerResponse, bufs: Buffer[]): Promise<void> {
     res.write(bufs.at(-1)!, (err) => (err ? reject(err) : resolve()));
     res.uncork();
     sock?.uncork();
-  });
-}
-
-function write(res: ServerResponse, buf: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (res.destroyed) return reject(new ClientGone('response destroyed'));
-    res.write(buf, (err) => (err ? reject(err) : resolve()));
   });
 }
 
@@ -97,7 +90,7 @@ export async function sendRange(
     const readTo = src.onDisk ? Math.min(limit, src.onDisk()) : limit;
     const { bytesRead } = await src.fh.read(buf, 0, Math.min(buf.length, readTo - pos), pos);
     if (bytesRead <= 0) throw new Error(`short read at ${pos}`);
-    inflight[i] = write(res, bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+    inflight[i] = writeMany(res, [bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)]);
     inflight[i]!.catch(() => {});
     pos += bytesRead;
     i ^= 1;

@@ -30,8 +30,7 @@ async function* readInSlabs(fh: FileHandle, signal: AbortSignal): AsyncGenerator
     for (;;) {
       signal.throwIfAborted();
       if (SLAB - used < READ_CHUNK) {
-        pool.seal(slab);
-        slab = pool.take();
+        slab = pool.next(slab);
         used = 0;
       }
       const { bytesRead } = await fh.read(slab, used, READ_CHUNK, null);

@@ -94,31 +94,33 @@ export class DirSource implements InventorySource {
    * Each put still resolves only once its file is durable.
    */
   async #commitPuts(): Promise<void> {
-    const batch = this.#puts.splice(0);
-    const ready = await Promise.allSettled(
-      batch.map(async ({ instance }) => {
-        const file = this.#fileOf(instance.key) ?? `${instance.key}.yaml`;
-        const text = instanceToYaml(instance);
-        // The file may hold secrets (user-data): keep its mode; new files are 0600.
-        const mode = await lstat(join(this.#dir, file)).then(
-          (st) => (st.isFile() ? st.mode & 0o7777 : 0o600),
-          () => 0o600,
-        );
-        return { file, text, mode };
+    const planned = await Promise.all(
+      this.#puts.splice(0).map(async (put) => {
+        try {
+          const file = this.#fileOf(put.instance.key) ?? `${put.instance.key}.yaml`;
+          const text = instanceToYaml(put.instance);
+          // The file may hold secrets (user-data): keep its mode; new files are 0600.
+          const mode = await lstat(join(this.#dir, file)).then(
+            (st) => (st.isFile() ? st.mode & 0o7777 : 0o600),
+            () => 0o600,
+          );
+          return { put, file, text, mode };
+        } catch (e) {
+          put.reject(e);
+          return undefined;
+        }
       }),
     );
-    const todo = ready.flatMap((r, i) => (r.status === 'fulfilled' ? [{ ...r.value, i }] : []));
+    const todo = planned.filter((e) => e !== undefined);
     const results = await writeFilesAtomic(
       todo.map((e) => ({ file: join(this.#dir, e.file), data: e.text, mode: e.mode })),
     );
-    for (const [i, r] of ready.entries()) if (r.status === 'rejected') batch[i]!.reject(r.reason);
     for (const [j, e] of todo.entries()) {
       const r = results[j]!;
-      const put = batch[e.i]!;
-      if (r.status === 'rejected') put.reject(r.reason);
+      if (r.status === 'rejected') e.put.reject(r.reason);
       else {
-        this.#record(e.file, { text: e.text, instance: put.instance });
-        put.resolve();
+        this.#record(e.file, { text: e.text, instance: e.put.instance });
+        e.put.resolve();
       }
     }
   }
