@@ -55,6 +55,8 @@ it('SIGTERM to the re-exec wrapper stops the gateway child and the wrapper', asy
   expect(kids).toHaveLength(1);
   const gateway = kids[0] as number;
   pids.push(gateway);
+  // The Node 24 child is started with serve's heap flags at once (no second re-exec).
+  expect(readFileSync(`/proc/${gateway}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=8');
   wrapper.kill('SIGTERM');
   const r = await exited;
   // The gateway stops cleanly on SIGTERM (exit 0); the wrapper reports the same.
