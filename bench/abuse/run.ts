@@ -79,7 +79,12 @@ async function main(): Promise<void> {
     const mb = (name: string): string =>
       (Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(t)?.[1] ?? Number.NaN) / 2 ** 20).toFixed(0);
     const space = (s: string): string =>
-      (Number(new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${s}"\\} (\\S+)$`, 'm').exec(t)?.[1] ?? Number.NaN) / 2 ** 20).toFixed(0);
+      (
+        Number(
+          new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${s}"\\} (\\S+)$`, 'm').exec(t)?.[1] ?? Number.NaN,
+        ) /
+        2 ** 20
+      ).toFixed(0);
     return `heap ${mb('nodejs_heap_size_used_bytes')}/${mb('nodejs_heap_size_total_bytes')}MB (new ${space('new')} old ${space('old')} large ${space('large_object')}) external ${mb('nodejs_external_memory_bytes')}MB`;
   };
   const rows: string[][] = [];
