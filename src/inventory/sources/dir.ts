@@ -18,6 +18,8 @@ interface Entry {
   readonly instance: Instance;
 }
 
+/** How many instance files are read at once during a scan. */
+const READ_AHEAD = 32;
 const isInstanceFile = (name: string): boolean => /\.ya?ml$/.test(name) && !name.startsWith('.') && !isTmpName(name);
 
 export class DirSource implements InventorySource {
@@ -184,12 +186,14 @@ export class DirSource implements InventorySource {
 
   /**
    * The file's content once settled: its mtime at least `settle` old and a re-read identical, or (for
-   * an mtime in the future: clock skew) the same size, mtime and content seen `settle` apart.
+   * an mtime in the future: clock skew) the same size, mtime and content seen `settle` apart. Content equal
+   * to the applied one (`known`: the echo of our own writes) changes nothing: no wait, no second read.
    */
-  async #settled(path: string, sync: boolean): Promise<{ text: string } | { waitMs: number }> {
+  async #settled(path: string, sync: boolean, known?: string): Promise<{ text: string } | { waitMs: number }> {
     const read = (): FileRead | Promise<FileRead> =>
       sync ? readInstanceFileSync(path, this.#maxFileSize) : readInstanceFile(path, this.#maxFileSize);
     const a = await read();
+    if (a.text === known) return this.#done(path, a.text);
     const now = Date.now();
     const age = now - a.mtimeMs;
     if (age >= this.#settleMs) {
@@ -213,7 +217,9 @@ export class DirSource implements InventorySource {
     const unsettled: string[] = [];
     // Files are read READ_AHEAD at a time (each read is several syscalls on the thread pool) and
     // applied one by one, in order. At start (nothing served yet) they are read synchronously.
-    const read = inOrder(names, READ_AHEAD, (file) => this.#settled(join(this.#dir, file), initial));
+    const read = inOrder(names, READ_AHEAD, (file) =>
+      this.#settled(join(this.#dir, file), initial, this.#files.get(file)?.text),
+    );
     for (const [i, file] of names.entries()) {
       let text: string;
       try {
@@ -292,6 +298,3 @@ export class DirSource implements InventorySource {
 }
 
 const same = (a: FileRead, b: FileRead): boolean => a.text === b.text && a.size === b.size && a.mtimeMs === b.mtimeMs;
-
-/** How many instance files are read at once during a scan. */
-const READ_AHEAD = 32;
