@@ -3,11 +3,15 @@
 // - A git checkout runs src/ (TypeScript, types stripped by Node 24). Started by an older node, it re-execs
 //   under the Node 24 that `npm install` brought in (the `node` dev dependency), forwarding signals.
 // - An installed package runs the compiled dist/ and needs Node 24 itself: an older node gets a clear error.
-// - `serve` runs with two V8 heap flags (SERVE_V8_FLAGS): V8 sizes its heap once, at start, so they are
-//   given on the command line; a gateway started without them re-executes itself in place (same pid, so
-//   socket activation and supervisors see no difference). An operator's own value of either flag wins.
+// - `serve` caps V8's young generation (SEMI_SPACE) and fixes its old-generation growth (GROWTH). The cap
+//   works only from the command line (V8 sizes the young generation at start): a gateway started without
+//   it re-executes itself in place (same pid) unless it holds inherited sockets (systemd socket activation,
+//   a restart's handover), which process.execve would close: there the unit passes it (NODE_OPTIONS in
+//   systemd/guestgate.service) and a successor inherits its predecessor's. The growth is set at run time.
+//   An operator's own value of either flag wins.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -18,13 +22,12 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 // full GC: ~100 MB of RSS kept after the burst (bench/abuse). The request path runs in 16 MiB of young
 // generation either way, so the cap costs it nothing; a fixed 1.5x old-generation growth (V8's adaptive
 // default goes up to 4x) collects large garbage sooner. Both measured in bench/abuse and A/B'd in req/s.
-const SERVE_V8_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
+const SEMI_SPACE = '--max-semi-space-size=8';
+const GROWTH = '--heap-growing-percent=50';
+const serve = process.argv[2] === 'serve';
 const flagName = (f) => f.split('=')[0].replace(/_/g, '-');
-function missingServeFlags() {
-  if (process.argv[2] !== 'serve') return [];
-  const given = new Set([...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map(flagName));
-  return SERVE_V8_FLAGS.filter((f) => !given.has(flagName(f)));
-}
+const given = (flag) =>
+  [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((f) => flagName(f) === flagName(flag));
 const src = join(root, 'src', 'cli', 'main.ts');
 const checkout = existsSync(src);
 const major = Number(process.versions.node.split('.')[0]);
@@ -38,7 +41,8 @@ if (major < 24) {
     process.stderr.write(`guestgate: Node.js 24 or newer is required (this is ${process.version}); ${hint}\n`);
     process.exit(1);
   }
-  const child = spawn(bundled, [...missingServeFlags(), fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  const flags = serve && !given(SEMI_SPACE) ? [SEMI_SPACE] : [];
+  const child = spawn(bundled, [...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
   });
   // Forward every stop/reload signal; the wrapper lives exactly as long as the gateway.
@@ -54,10 +58,10 @@ if (major < 24) {
     process.exit(code ?? 1);
   });
 } else {
-  const missing = missingServeFlags();
-  // process.execve replaces this process image: same pid, same fds (inherited listening sockets stay).
-  if (missing.length > 0 && typeof process.execve === 'function')
-    process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)]);
+  // process.execve keeps the pid but closes every descriptor above stderr.
+  if (serve && !given(SEMI_SPACE) && !process.env.LISTEN_FDS && typeof process.execve === 'function')
+    process.execve(process.execPath, [process.execPath, SEMI_SPACE, ...process.execArgv, ...process.argv.slice(1)]);
+  if (serve && !given(GROWTH)) setFlagsFromString(GROWTH);
   // libuv's default of 4 threads serves every fsync, O_DIRECT write and file read of all guests and fills:
   // a burst of admin writes (each fsynced) or a fill waited behind 4. Set before anything uses the pool; an
   // operator's own UV_THREADPOOL_SIZE wins.

@@ -30,6 +30,10 @@ describe('systemd/guestgate.service', () => {
       expect.arrayContaining(['lxd.service', 'snap.lxd.daemon.service', 'incus.service']),
     );
   });
+  it("passes serve's young-generation cap itself (a re-exec would close guestgate-guest.socket's fds)", () => {
+    const cap = /--max-semi-space-size=\d+/.exec(read('bin/guestgate.js'))![0];
+    expect(directive(unit, 'Environment')).toContain(`NODE_OPTIONS=${cap}`);
+  });
 });
 
 describe('Dockerfile', () => {

@@ -1,6 +1,8 @@
-// `guestgate serve` runs with its V8 heap flags (bin/guestgate.js SERVE_V8_FLAGS), given on the command
-// line because V8 sizes its heap once at start: a gateway started without them re-executes itself in
-// place (the pid the supervisor started stays the gateway's), and an operator's own value of a flag wins.
+// `guestgate serve` caps V8's young generation (bin/guestgate.js SEMI_SPACE), a flag that only works on the
+// command line: a gateway started without it re-executes itself in place (the pid the supervisor started
+// stays the gateway's); given by the operator (argv or NODE_OPTIONS, as the systemd unit does), theirs wins
+// and there is no re-exec. Socket activation (inherited fds, which a re-exec would close) is in
+// test/cli/socket-activation.root.test.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
@@ -19,24 +21,26 @@ afterEach(async () => {
 
 const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 
-async function serve(nodeArgs: string[]): Promise<string[]> {
+async function serve(nodeArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   l = layout({ demo: 'name: demo\nidentity: {}\n' });
-  child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--config', l.configFile], { stdio: 'ignore' });
+  child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--config', l.configFile], { stdio: 'ignore', env });
   await waitHealthy(l.adminSock, 60_000);
   // The admin socket answers from the process that was spawned: same pid, new command line.
   return cmdline(child.pid!);
 }
 
-it('serve re-executes itself in place with the heap flags', async () => {
+it('serve re-executes itself in place with the young-generation cap', async () => {
   const argv = await serve([]);
   expect(argv).toContain('--max-semi-space-size=8');
-  expect(argv).toContain('--heap-growing-percent=50');
   expect(argv.slice(-3)).toEqual(['serve', '--config', l!.configFile]);
 });
 
-it("an operator's own value of a heap flag wins; the other flag is still added", async () => {
+it("an operator's own value wins, on the command line or in NODE_OPTIONS (no re-exec then)", async () => {
   const argv = await serve(['--max-semi-space-size=32']);
   expect(argv).toContain('--max-semi-space-size=32');
   expect(argv).not.toContain('--max-semi-space-size=8');
-  expect(argv).toContain('--heap-growing-percent=50');
+  child!.kill('SIGKILL');
+  l!.cleanup();
+  const viaEnv = await serve([], { ...process.env, NODE_OPTIONS: '--max-semi-space-size=8' });
+  expect(viaEnv.filter((a) => a.startsWith('--max-semi'))).toEqual([]);
 });
