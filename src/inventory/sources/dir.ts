@@ -2,16 +2,21 @@
 // reported (file and key, never content) and the instance keeps its last good version. Files are
 // read safely (safe-read.ts) and applied only once settled (unchanged for `settle`, re-read
 // identical), so a file written in place is not applied half-written; guestgate writes by rename.
+// Scans and guestgate's own writes run side by side (an admin write never waits for a scan of 10,000
+// files): a scan result for a file that guestgate wrote since the scan began may be older than that
+// write, so it is not applied; the file is looked at again instead.
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isGuestgateError } from '../../errors.ts';
 import { fsyncDir, isTmpName, writeFilesAtomic } from '../../util/atomic-write.ts';
+import { Chain } from '../../util/chain.ts';
 import { inOrder } from '../../util/in-order.ts';
 import type { ChangeListener, Instance, InventorySource } from '../model.ts';
 import { instanceToYaml, parseInstanceYaml } from '../parse.ts';
-import { readInstanceFile, readInstanceFileSync, UnsafeFileError, type FileRead } from './safe-read.ts';
+import { UnsafeFileError } from './safe-read.ts';
+import { Settler } from './settle.ts';
 
 interface Entry {
   readonly text: string;
@@ -29,11 +34,9 @@ export class DirSource implements InventorySource {
   readonly #dir: string;
   readonly #debounceMs: number;
   readonly #settleMs: number;
-  readonly #maxFileSize: number;
+  readonly #settle: Settler;
   /** Files seen changing that are not settled yet: re-checked when they should be. */
   readonly #rechecks = new Map<string, NodeJS.Timeout>();
-  /** First sighting of each unsettled file's current state. */
-  readonly #observed = new Map<string, { read: FileRead; at: number }>();
   readonly #log: Logger;
   readonly #files = new Map<string, Entry>();
   /** instance key -> file name (kept in step with #files by #record/#forget). */
@@ -43,16 +46,23 @@ export class DirSource implements InventorySource {
   #pending = new Set<string>();
   #fullScanPending = false;
   #timer: NodeJS.Timeout | undefined;
-  #scanning: Promise<void> = Promise.resolve();
+  readonly #scans: Chain;
+  readonly #writes: Chain;
+  /** Own writes (puts, removes) so far, and the count at each file's last one. */
+  #written = 0;
+  readonly #writtenAt = new Map<string, number>();
   /** Puts waiting for the next group commit. */
   #puts: { readonly instance: Instance; resolve(): void; reject(e: unknown): void }[] = [];
 
   constructor(opts: { dir: string; debounceMs: number; settleMs?: number; maxFileSize?: number; log: Logger }) {
     this.#dir = opts.dir;
     this.#debounceMs = opts.debounceMs;
-    this.#settleMs = opts.settleMs ?? 1000;
-    this.#maxFileSize = opts.maxFileSize ?? 1024 * 1024;
+    const settleMs = opts.settleMs ?? 1000;
+    this.#settleMs = settleMs;
+    this.#settle = new Settler({ settleMs, debounceMs: opts.debounceMs, maxFileSize: opts.maxFileSize ?? 1024 * 1024 });
     this.#log = opts.log;
+    this.#scans = new Chain((e) => this.#log.error({ err: e }, 'inventory scan failed'));
+    this.#writes = new Chain(() => {}); // each caller sees its own failure
   }
 
   async start(onChange: ChangeListener): Promise<readonly Instance[]> {
@@ -70,7 +80,7 @@ export class DirSource implements InventorySource {
   }
 
   reload(): Promise<void> {
-    return this.#serial(async () => {
+    return this.#scans.run(async () => {
       await this.#scanAll(false);
     });
   }
@@ -80,13 +90,14 @@ export class DirSource implements InventorySource {
     clearTimeout(this.#timer);
     for (const t of this.#rechecks.values()) clearTimeout(t);
     this.#rechecks.clear();
-    await this.#scanning;
+    await this.#scans.idle;
+    await this.#writes.idle;
   }
 
   put(instance: Instance): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#puts.push({ instance, resolve, reject });
-      if (this.#puts.length === 1) void this.#serial(() => this.#commitPuts());
+      if (this.#puts.length === 1) void this.#writes.run(() => this.#commitPuts());
     });
   }
 
@@ -117,6 +128,7 @@ export class DirSource implements InventorySource {
     const results = await writeFilesAtomic(
       todo.map((e) => ({ file: join(this.#dir, e.file), data: e.text, mode: e.mode })),
     );
+    for (const e of todo) this.#writtenAt.set(e.file, ++this.#written);
     for (const [j, e] of todo.entries()) {
       const r = results[j]!;
       if (r.status === 'rejected') e.put.reject(r.reason);
@@ -128,13 +140,14 @@ export class DirSource implements InventorySource {
   }
 
   async remove(key: string): Promise<void> {
-    await this.#serial(async () => {
+    await this.#writes.run(async () => {
       const file = this.#fileOf(key);
       if (!file) return;
       await unlink(join(this.#dir, file)).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;
       });
       await fsyncDir(this.#dir); // the removal is durable before it is acknowledged
+      this.#writtenAt.set(file, ++this.#written);
       this.#forget(file);
     });
   }
@@ -153,24 +166,24 @@ export class DirSource implements InventorySource {
       const full = this.#fullScanPending;
       this.#pending.clear();
       this.#fullScanPending = false;
-      void this.#serial(async () => {
+      void this.#scans.run(async () => {
         await (full ? this.#scanAll(false) : this.#scanFiles(names));
       });
     }, this.#debounceMs);
   }
 
-  /** Scans never overlap: each waits for the previous one. */
-  #serial(fn: () => Promise<void>): Promise<void> {
-    const next = this.#scanning.then(fn);
-    this.#scanning = next.catch((e) => this.#log.error({ err: e }, 'inventory scan failed'));
-    return next;
+  /** Whether guestgate wrote `file` after its `since`-th write (what a scan read may predate it). */
+  #writtenSince(file: string, since: number): boolean {
+    return (this.#writtenAt.get(file) ?? -1) > since;
   }
 
   async #scanAll(initial: boolean): Promise<string[]> {
+    const since = this.#written;
     const names = (await readdir(this.#dir)).filter(isInstanceFile);
     const present = new Set(names);
-    for (const file of [...this.#files.keys()]) if (!present.has(file)) this.#forget(file);
-    return this.#scanFiles(names, initial);
+    for (const file of [...this.#files.keys()])
+      if (!present.has(file) && !this.#writtenSince(file, since)) this.#forget(file);
+    return this.#scanFiles(names, initial, since);
   }
 
   #recheck(file: string, delayMs: number): void {
@@ -184,46 +197,22 @@ export class DirSource implements InventorySource {
     );
   }
 
-  /**
-   * The file's content once settled: its mtime at least `settle` old and a re-read identical, or (for
-   * an mtime in the future: clock skew) the same size, mtime and content seen `settle` apart. Content equal
-   * to the applied one (`known`: the echo of our own writes) changes nothing: no wait, no second read.
-   */
-  async #settled(path: string, sync: boolean, known?: string): Promise<{ text: string } | { waitMs: number }> {
-    const read = (): FileRead | Promise<FileRead> =>
-      sync ? readInstanceFileSync(path, this.#maxFileSize) : readInstanceFile(path, this.#maxFileSize);
-    const a = await read();
-    if (a.text === known) return this.#done(path, a.text);
-    const now = Date.now();
-    const age = now - a.mtimeMs;
-    if (age >= this.#settleMs) {
-      const b: FileRead = await read();
-      if (same(a, b)) return this.#done(path, b.text);
-      return { waitMs: this.#settleMs };
-    }
-    const seen = this.#observed.get(path);
-    if (seen && same(seen.read, a) && now - seen.at >= this.#settleMs) return this.#done(path, a.text);
-    if (!seen || !same(seen.read, a)) this.#observed.set(path, { read: a, at: now });
-    return { waitMs: Math.max(this.#debounceMs, Math.min(this.#settleMs, this.#settleMs - age) + 5) };
-  }
-
-  #done(path: string, text: string): { text: string } {
-    this.#observed.delete(path);
-    return { text };
-  }
-
   /** Returns the files not settled yet (each re-checked later unless `initial`). */
-  async #scanFiles(names: readonly string[], initial = false): Promise<string[]> {
+  async #scanFiles(names: readonly string[], initial = false, since = this.#written): Promise<string[]> {
     const unsettled: string[] = [];
     // Files are read READ_AHEAD at a time (each read is several syscalls on the thread pool) and
     // applied one by one, in order. At start (nothing served yet) they are read synchronously.
     const read = inOrder(names, READ_AHEAD, (file) =>
-      this.#settled(join(this.#dir, file), initial, this.#files.get(file)?.text),
+      this.#settle.check(join(this.#dir, file), initial, this.#files.get(file)?.text),
     );
     for (const [i, file] of names.entries()) {
       let text: string;
       try {
         const r = await read(i);
+        if (this.#writtenSince(file, since)) {
+          this.#recheck(file, 0);
+          continue;
+        }
         if ('waitMs' in r) {
           unsettled.push(file);
           if (!initial) this.#recheck(file, r.waitMs);
@@ -231,7 +220,8 @@ export class DirSource implements InventorySource {
         }
         text = r.text;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') this.#forget(file);
+        if (this.#writtenSince(file, since)) this.#recheck(file, 0);
+        else if ((e as NodeJS.ErrnoException).code === 'ENOENT') this.#forget(file);
         else if (e instanceof UnsafeFileError) {
           this.rejected.add(file);
           this.#log.error({ file: e.file }, e.message);
@@ -296,5 +286,3 @@ export class DirSource implements InventorySource {
     for (const f of this.rejected) this.#recheck(f, 0);
   }
 }
-
-const same = (a: FileRead, b: FileRead): boolean => a.text === b.text && a.size === b.size && a.mtimeMs === b.mtimeMs;

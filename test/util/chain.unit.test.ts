@@ -1,0 +1,27 @@
+import { expect, it } from 'vitest';
+import { Chain } from '../../src/util/chain.ts';
+
+it('runs one at a time in call order; a failure reaches its caller and onError, and the chain goes on', async () => {
+  const errors: unknown[] = [];
+  const chain = new Chain((e) => errors.push(e));
+  const log: string[] = [];
+  let running = 0;
+  const step = (name: string, fail = false) => async () => {
+    running++;
+    expect(running).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    log.push(name);
+    running--;
+    if (fail) throw new Error(name);
+    return name;
+  };
+  const a = chain.run(step('a'));
+  const b = chain.run(step('b', true));
+  const c = chain.run(step('c'));
+  await expect(a).resolves.toBe('a');
+  await expect(b).rejects.toThrow('b');
+  await expect(c).resolves.toBe('c');
+  await chain.idle;
+  expect(log).toEqual(['a', 'b', 'c']);
+  expect(errors.map((e) => (e as Error).message)).toEqual(['b']);
+});
