@@ -56,9 +56,7 @@ it('racing puts, removes and full scans: versions only go forward, nothing is re
     if (round % 5 === 0) {
       const gone = `f${round}`;
       writes.push(
-        src!
-          .put(parseInstanceYaml(doc(gone, round), join(dir, `${gone}.yaml`)))
-          .then(() => src!.remove(gone)),
+        src!.put(parseInstanceYaml(doc(gone, round), join(dir, `${gone}.yaml`))).then(() => src!.remove(gone)),
       );
       last.set(gone, -1);
     }
@@ -80,8 +78,6 @@ it('racing puts, removes and full scans: versions only go forward, nothing is re
     seen.set(c.after.key, n);
   }
   await waitFor('the last versions to be applied', () =>
-    [...last].every(
-      ([name, n]) => (seen.get(name) ?? 0) === n || (n === -1 && seen.get(name) === -1),
-    ),
+    [...last].every(([name, n]) => (seen.get(name) ?? 0) === n || (n === -1 && seen.get(name) === -1)),
   );
 });

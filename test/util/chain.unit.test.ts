@@ -6,15 +6,17 @@ it('runs one at a time in call order; a failure reaches its caller and onError, 
   const chain = new Chain((e) => errors.push(e));
   const log: string[] = [];
   let running = 0;
-  const step = (name: string, fail = false) => async () => {
-    running++;
-    expect(running).toBe(1);
-    await new Promise((r) => setImmediate(r));
-    log.push(name);
-    running--;
-    if (fail) throw new Error(name);
-    return name;
-  };
+  const step =
+    (name: string, fail = false) =>
+    async () => {
+      running++;
+      expect(running).toBe(1);
+      await new Promise((r) => setImmediate(r));
+      log.push(name);
+      running--;
+      if (fail) throw new Error(name);
+      return name;
+    };
   const a = chain.run(step('a'));
   const b = chain.run(step('b', true));
   const c = chain.run(step('c'));
