@@ -25,10 +25,14 @@ export function sendJsonBody(ctx: Context, body: string | Buffer): void {
   sendRaw(ctx, 'application/json', body);
 }
 
-/** 200 raw value, byte-exact, no newline added. */
+/**
+ * 200 raw value, byte-exact, no newline added. The hot path of the guest API: written on the response
+ * itself, headers as one list in Go's order, past Koa's response handling (its header setters, body
+ * setter and respond() were ~12% of a request's CPU in a profile under load).
+ */
 export function sendRaw(ctx: Context, contentType: string, text: string | Buffer): void {
-  ctx.status = 200;
-  ctx.set('Content-Type', contentType);
-  ctx.set('Date', httpDate());
-  ctx.body = text;
+  ctx.respond = false;
+  const length = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
+  ctx.res.writeHead(200, ['Content-Type', contentType, 'Date', httpDate(), 'Content-Length', String(length)]);
+  ctx.res.end(text);
 }
