@@ -167,19 +167,21 @@ export class Observability {
   }
 
   guestObserver(log: Logger, logAll: boolean): RequestObserver {
-    // Per-request cost is two map lookups: series are resolved once per (endpoint, status).
-    const series = new Map<string, { requests: { inc(): void }; latency: { observe(v: number): void } }>();
+    // Per-request cost is two lookups, no string built: series are resolved once per (endpoint, status).
+    type Series = { requests: { inc(): void }; latency: { observe(v: number): void } };
+    const series = new Map<string, Series[]>();
     const debug = log.isLevelEnabled('debug');
     return {
       observe: (endpoint, status, seconds, instance?: string) => {
-        const key = `${endpoint} ${status}`;
-        let s = series.get(key);
+        let byStatus = series.get(endpoint);
+        if (!byStatus) series.set(endpoint, (byStatus = []));
+        let s = byStatus[status];
         if (!s) {
           s = {
             requests: this.guestRequests.series({ endpoint, status: String(status) }),
             latency: this.guestLatency.series({ endpoint }),
           };
-          series.set(key, s);
+          byStatus[status] = s;
         }
         s.requests.inc();
         s.latency.observe(seconds);
