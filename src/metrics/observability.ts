@@ -174,7 +174,10 @@ export class Observability {
     return {
       observe: (endpoint, status, seconds, instance?: string) => {
         let byStatus = series.get(endpoint);
-        if (!byStatus) series.set(endpoint, (byStatus = []));
+        if (!byStatus) {
+          byStatus = [];
+          series.set(endpoint, byStatus);
+        }
         let s = byStatus[status];
         if (!s) {
           s = {
