@@ -1,6 +1,6 @@
 // The ONE module that calls libc directly (through koffi, FFI): socket peer credentials and pidfd,
-// pidfd and namespace ioctls, fd limits, an epoll set for exit watching, a buffer's address and a socket's
-// send buffer (image exports). Everything else in guestgate works with the small typed wrappers below;
+// pidfd and namespace ioctls, fd limits, an epoll set for exit watching, a buffer's address, a socket's
+// send buffer and sendfile (image exports). Everything else in guestgate works with the small typed wrappers below;
 // errors come back as errno numbers.
 import koffi from 'koffi';
 
@@ -61,6 +61,21 @@ export const ioctlArg = libc.func('ioctl', 'int', ['int', 'unsigned long', 'unsi
 ) => number;
 
 export const close = libc.func('int close(int fd)') as (fd: number) => number;
+export const dup = libc.func('int dup(int fd)') as (fd: number) => number;
+type AsyncCb = (err: unknown, n: number) => void;
+/** sendfile(2) runs on the thread pool (`.async`): it may wait for the disk. */
+export const sendfileCall = libc.func(
+  'long sendfile(int out_fd, int in_fd, _Inout_ int64_t *offset, unsigned long count)',
+) as { async(out: number, inFd: number, offset: number[], count: number, cb: AsyncCb): void };
+/** poll(2), called with a timeout of 0 only (it never blocks the event loop then). */
+export const poll = libc.func('int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)') as (
+  fds: Buffer,
+  n: number,
+  timeoutMs: number,
+) => number;
+export const POLLOUT = 0x4;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
 export const eventfd = libc.func('int eventfd(unsigned int initval, int flags)') as (v: number, f: number) => number;
 export const write = libc.func('long write(int fd, const uint8_t *buf, unsigned long n)') as (
   fd: number,

@@ -19,6 +19,7 @@ import {
   type Segment,
 } from './multipart.ts';
 import { sendRange, type ByteSource } from './send.ts';
+import { sendFileRange } from './sendfile.ts';
 
 export interface ServeOptions {
   readonly signal: AbortSignal;
@@ -94,16 +95,18 @@ export async function serveComplete(
   if (plan.status === 206) headers['Content-Range'] = contentRange(plan.start, plan.end, size);
   res.writeHead(plan.status, headers);
   if (req.method === 'HEAD') return void res.end();
-  await afterStatus(res, () => sendLayout(res, layout, img.parts, plan.start, plan.end, o.signal));
+  const fixedLength = headers['Content-Length'] !== undefined;
+  await afterStatus(res, () => sendLayout(res, layout, img.parts, plan.start, plan.end, fixedLength, o.signal));
 }
 
-/** Bytes [start, end) of a body laid out as segments. */
+/** Bytes [start, end) of a body laid out as segments; a body of `fixedLength` sends files with sendfile(2). */
 async function sendLayout(
   res: ServerResponse,
   layout: readonly Segment[],
   parts: OpenImage['parts'],
   start: number,
   end: number,
+  fixedLength: boolean,
   signal: AbortSignal,
 ): Promise<void> {
   let at = 0;
@@ -112,7 +115,11 @@ async function sendLayout(
     const to = Math.min(end, at + seg.size);
     if (from < to) {
       if ('bytes' in seg) res.write(seg.bytes.subarray(from - at, to - at));
-      else await sendRange(res, { fh: parts[seg.part]!.fh }, from - at, to - at, signal);
+      else {
+        const fh = parts[seg.part]!.fh;
+        if (!(fixedLength && (await sendFileRange(res, fh, from - at, to - at, signal))))
+          await sendRange(res, { fh }, from - at, to - at, signal);
+      }
     }
     at += seg.size;
     if (at >= end) break;

@@ -10,7 +10,7 @@ import { EPERM, errno, setsockopt, SO_SNDBUF, SO_SNDBUFFORCE, SOL_SOCKET } from 
 export const EXPORT_SNDBUF = 4 * 1024 * 1024;
 
 /** The file descriptor behind a connected socket, if libuv exposes one (pipes and TCP do). */
-const fdOf = (s: Socket | null | undefined): number | undefined => {
+export const fdOf = (s: Socket | null | undefined): number | undefined => {
   const fd = (s as unknown as { _handle?: { fd?: unknown } } | null)?._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 };
