@@ -1,6 +1,7 @@
 // Moves bytes from a file descriptor to an HTTP response as fast as the socket takes them: big
 // positional reads into two reusable buffers, each reused only once the socket has taken it
 // (write callback), so one read overlaps one write and memory stays at 2 x CHUNK per download.
+// Used for what sendfile.ts does not send: a fill in progress and a chunked (split, whole) body.
 // A fill in progress also offers the bytes it still holds in memory: those go out as they are (one
 // corked writev), retained until the socket took them (the fill's buffers are read into again after).
 import type { ServerResponse } from 'node:http';
