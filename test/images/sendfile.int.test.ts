@@ -2,15 +2,16 @@
 // Guests that leave mid-transfer, or stop reading (20 of them: more than the thread pool's threads),
 // cost nothing that outlives them: the gateway's open descriptors come back to what they were (no dup
 // leaks; a number reused while a call was in flight would have written into someone else's file), and
-// the next guest still gets the exact image, whole or a Range.
+// the next guest still gets the exact image, whole or a Range; a split image's whole body is chunked
+// (each file one chunk framed on the socket) and the nested LXD client's parser accepts it.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { unifiedImage, writeToDir, type MadeImage } from '../../fixtures/images/make.ts';
+import { afterEach, expect, it } from 'vitest';
+import { splitImage, unifiedImage, writeToDir, type MadeImage } from '../../fixtures/images/make.ts';
 import type { ImageService } from '../../src/images/index.ts';
-import { exportServer, get, service, tempDir, type ExportServer } from '../helpers/images.ts';
+import { exportServer, get, nestedClientAccepts, service, tempDir, type ExportServer } from '../helpers/images.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 let t: { dir: string; cleanup: () => Promise<void> };
@@ -20,16 +21,16 @@ let img: MadeImage;
 const openFds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
 const path = (): string => `/1.0/images/${img.fingerprint}/export`;
 
-beforeEach(async () => {
+async function start(made: MadeImage): Promise<void> {
   t = await tempDir();
   const upstream = join(t.dir, 'up');
   await mkdir(upstream);
-  img = await unifiedImage(48 * 1024 * 1024, 'gzip', { os: 'debian', release: 'bookworm' });
+  img = made;
   await writeToDir(upstream, img);
   svc = await service(join(t.dir, 'state'), { upstreams: [{ type: 'dir', path: upstream, public: true }] });
   srv = await exportServer(svc, join(t.dir, 'export.sock'));
   expect((await get(srv.socket, path())).status).toBe(200); // fills the cache: the rest is warm
-});
+}
 afterEach(async () => {
   await srv?.close();
   await svc?.close();
@@ -56,6 +57,7 @@ async function partialGuest(bytes: number, leave: boolean): Promise<() => void> 
 }
 
 it('guests that leave mid-transfer or stall leak no descriptor; the next guest gets the exact bytes', async () => {
+  await start(await unifiedImage(48 * 1024 * 1024, 'gzip', { os: 'debian', release: 'bookworm' }));
   const before = await openFds();
   for (let i = 0; i < 5; i++) await partialGuest(1024 * 1024 * (i + 1), true);
   // More stalled guests than the thread pool has threads: a wait for a full socket never holds one.
@@ -67,5 +69,18 @@ it('guests that leave mid-transfer or stall leak no descriptor; the next guest g
   expect(range.status).toBe(206);
   expect(range.body.equals(img.files[0]!.subarray(1000, 4194304))).toBe(true);
   for (const leave of stalled) leave();
+  await waitFor('the gateway to hold no more descriptors than before', async () => (await openFds()) <= before);
+});
+
+it('split image: guests leave mid-transfer, the next whole body is chunked right and accepted by the nested client', async () => {
+  await start(await splitImage(24 * 1024 * 1024));
+  const before = await openFds();
+  for (let i = 0; i < 3; i++) await partialGuest(1024 * 1024 * (i + 1), true);
+  const whole = await get(srv.socket, path());
+  expect(whole.headers['transfer-encoding']).toBe('chunked');
+  expect(await nestedClientAccepts(whole, img.fingerprint)).toMatchObject({ ok: true });
+  const range = await get(srv.socket, path(), { headers: { Range: 'bytes=0-99999' } });
+  expect(range.status).toBe(206);
+  expect(range.body.length).toBe(100000);
   await waitFor('the gateway to hold no more descriptors than before', async () => (await openFds()) <= before);
 });

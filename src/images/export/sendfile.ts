@@ -2,8 +2,8 @@
 // thread pool, instead of a read into a buffer and a write from it on the event loop. Measured with a
 // 512 MiB cached file sent to curl over a unix socket (4 MiB send buffer): one download 2.9-3.3 -> 4.6-5.7
 // GB/s, eight at once 3.2-3.3 -> 9.5-10 GB/s (the copies spread over the thread pool's threads).
-// Only for a body of fixed length (Content-Length: a unified image, any Range); a chunked body needs Node's
-// framing. Both descriptors are dup()ed for the transfer: should the guest leave and Node close its socket,
+// In a chunked body (a whole split image, as LXD sends it) the range goes as one chunk, framed here on the
+// socket itself (Node frames only what passes through the response). Both descriptors are dup()ed for the transfer: should the guest leave and Node close its socket,
 // or the blob be closed, while a call is in flight, the numbers in use never name another file.
 // The socket stays non-blocking (libuv's), so a call never waits for the guest: when the socket is full,
 // the wait is a timer on the event loop (1 ms, doubling up to 50 ms while the guest reads nothing), so a
@@ -40,8 +40,9 @@ function pollNow(fd: number): number {
 }
 
 /**
- * Bytes [start, end) of `fh` straight to the response's socket. False when this connection offers no
- * descriptor (the caller then copies); throws if the guest left or the file cannot be sent.
+ * Bytes [start, end) of `fh` straight to the response's socket, as one chunk of a `chunked` body or as
+ * they are. False when this connection offers no descriptor (the caller then copies); throws if the
+ * guest left or the file cannot be sent.
  */
 export async function sendFileRange(
   res: ServerResponse,
@@ -49,20 +50,22 @@ export async function sendFileRange(
   start: number,
   end: number,
   signal: AbortSignal,
+  chunked = false,
 ): Promise<boolean> {
   const sock = res.socket;
   const sockFd = fdOf(sock);
   if (!sock || sockFd === undefined) return false;
   raiseSendBuffer(sock);
-  res.flushHeaders(); // writeHead() only stored them (headersSent is already true)
-  await flushed(sock);
   const out = dup(sockFd);
   const from = out < 0 ? -1 : dup(fh.fd);
   if (from < 0) {
     if (out >= 0) close(out);
     return false;
   }
+  res.flushHeaders(); // writeHead() only stored them (headersSent is already true)
+  if (chunked) sock.write(`${(end - start).toString(16)}\r\n`);
   try {
+    await flushed(sock);
     const offset = [start];
     let waitMs = 0;
     let failures = 0;
@@ -81,6 +84,7 @@ export async function sendFileRange(
       waitMs = Math.min(MAX_WAIT_MS, waitMs ? waitMs * 2 : 1);
       await sleep(waitMs);
     }
+    if (chunked) sock.write('\r\n');
     return true;
   } finally {
     close(out);

@@ -95,18 +95,18 @@ export async function serveComplete(
   if (plan.status === 206) headers['Content-Range'] = contentRange(plan.start, plan.end, size);
   res.writeHead(plan.status, headers);
   if (req.method === 'HEAD') return void res.end();
-  const fixedLength = headers['Content-Length'] !== undefined;
-  await afterStatus(res, () => sendLayout(res, layout, img.parts, plan.start, plan.end, fixedLength, o.signal));
+  const chunked = headers['Transfer-Encoding'] === 'chunked';
+  await afterStatus(res, () => sendLayout(res, layout, img.parts, plan.start, plan.end, chunked, o.signal));
 }
 
-/** Bytes [start, end) of a body laid out as segments; a body of `fixedLength` sends files with sendfile(2). */
+/** Bytes [start, end) of a body laid out as segments; the files' bytes by sendfile(2) (sendfile.ts). */
 async function sendLayout(
   res: ServerResponse,
   layout: readonly Segment[],
   parts: OpenImage['parts'],
   start: number,
   end: number,
-  fixedLength: boolean,
+  chunked: boolean,
   signal: AbortSignal,
 ): Promise<void> {
   let at = 0;
@@ -117,7 +117,7 @@ async function sendLayout(
       if ('bytes' in seg) res.write(seg.bytes.subarray(from - at, to - at));
       else {
         const fh = parts[seg.part]!.fh;
-        if (!(fixedLength && (await sendFileRange(res, fh, from - at, to - at, signal))))
+        if (!(await sendFileRange(res, fh, from - at, to - at, signal, chunked)))
           await sendRange(res, { fh }, from - at, to - at, signal);
       }
     }
