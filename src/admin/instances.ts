@@ -9,6 +9,7 @@ import { instanceKey, type Instance } from '../inventory/model.ts';
 import { instanceFromDocument } from '../inventory/parse.ts';
 import type { ReadyStore } from '../state/ready.ts';
 import { withInstanceId } from '../cloudinit/instance-id.ts';
+import { KeyedChains } from '../util/chain.ts';
 import { instanceDocument } from './document.ts';
 
 /** LXD config keys: dotted words; no spaces, no control characters. */
@@ -27,8 +28,8 @@ export const BODY = 'request body';
 export class InstanceService {
   readonly #inventory: Inventory;
   readonly #ready: ReadyStore;
-  /** Per instance key: the tail of its chain of writes (gone once idle). */
-  readonly #chains = new Map<string, Promise<unknown>>();
+  /** One chain of writes per instance key. */
+  readonly #chains = new KeyedChains();
 
   constructor(inventory: Inventory, ready: ReadyStore) {
     this.#inventory = inventory;
@@ -129,13 +130,7 @@ export class InstanceService {
   }
 
   #serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.#chains.get(key) ?? Promise.resolve()).then(fn);
-    const tail = run.catch(() => {});
-    this.#chains.set(key, tail);
-    void tail.then(() => {
-      if (this.#chains.get(key) === tail) this.#chains.delete(key);
-    });
-    return run;
+    return this.#chains.run(key, fn);
   }
 }
 

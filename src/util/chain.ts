@@ -19,3 +19,26 @@ export class Chain {
     return this.#tail;
   }
 }
+
+/** One chain per key, forgotten once idle: work on one key runs in call order, different keys side by side. */
+export class KeyedChains {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.#tails.get(key) ?? Promise.resolve()).then(fn);
+    const tail = run.then(
+      () => {},
+      () => {},
+    );
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return run;
+  }
+
+  /** Keys with work queued or running. */
+  get size(): number {
+    return this.#tails.size;
+  }
+}

@@ -57,9 +57,12 @@ export class DirSource implements InventorySource {
   constructor(opts: { dir: string; debounceMs: number; settleMs?: number; maxFileSize?: number; log: Logger }) {
     this.#dir = opts.dir;
     this.#debounceMs = opts.debounceMs;
-    const settleMs = opts.settleMs ?? 1000;
-    this.#settleMs = settleMs;
-    this.#settle = new Settler({ settleMs, debounceMs: opts.debounceMs, maxFileSize: opts.maxFileSize ?? 1024 * 1024 });
+    this.#settleMs = opts.settleMs ?? 1000;
+    this.#settle = new Settler({
+      settleMs: this.#settleMs,
+      debounceMs: opts.debounceMs,
+      maxFileSize: opts.maxFileSize ?? 1024 * 1024,
+    });
     this.#log = opts.log;
     this.#scans = new Chain((e) => this.#log.error({ err: e }, 'inventory scan failed'));
     this.#writes = new Chain(() => {}); // each caller sees its own failure
