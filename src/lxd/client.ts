@@ -2,10 +2,13 @@
 // or HTTPS with a client certificate), plus the lifecycle event websocket.
 import type { AlignedSlabs, StreamResponse } from '../net/http-client-stream.ts';
 import WebSocket from 'ws';
-import { GuestgateError } from '../errors.ts';
+import { GuestgateError, isGuestgateError } from '../errors.ts';
 import { httpClient, type Endpoint, type HttpClient } from '../net/http-client.ts';
 import { loadTlsFiles } from '../net/tls.ts';
 import { envelopeError, envelopeMetadata, type InstancePut, type LxdInstance } from './api.ts';
+
+/** Extra tries of an instance's /state after a 5xx (50 ms doubling: 1.55 s in all). */
+const INIT_PID_RETRIES = 5;
 
 export interface ServerInfo {
   readonly extensions: ReadonlySet<string>;
@@ -109,11 +112,24 @@ export class LxdClient {
   }
 
   /** Host pid of the instance's init (0 or undefined when not running). */
+  /**
+   * The init pid of a running container. A container that is starting or stopping may answer 500 for a
+   * moment (Incus 6.0.4: "Invalid PID" while its pid file is written): asked again a few times, 50 ms
+   * doubling, before the error stands.
+   */
   async initPid(project: string, name: string): Promise<number | undefined> {
-    const { status, metadata } = await this.#json(
-      'GET',
-      `/1.0/instances/${encodeURIComponent(name)}/state?project=${encodeURIComponent(project)}`,
-    );
+    const path = `/1.0/instances/${encodeURIComponent(name)}/state?project=${encodeURIComponent(project)}`;
+    let state: { status: number; metadata: unknown } | undefined;
+    for (let attempt = 0, waitMs = 50; !state; attempt++, waitMs *= 2) {
+      try {
+        state = await this.#json('GET', path);
+      } catch (e) {
+        const status = isGuestgateError(e) ? (e.fields.status as number | undefined) : undefined;
+        if (attempt >= INIT_PID_RETRIES || status === undefined || status < 500) throw e;
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
+    const { status, metadata } = state;
     if (status === 404) return undefined;
     const pid = (metadata as { pid?: unknown } | undefined)?.pid;
     return typeof pid === 'number' && pid > 0 ? pid : undefined;
