@@ -61,7 +61,10 @@ export const ioctlArg = libc.func('ioctl', 'int', ['int', 'unsigned long', 'unsi
 ) => number;
 
 export const close = libc.func('int close(int fd)') as (fd: number) => number;
-export const dup = libc.func('int dup(int fd)') as (fd: number) => number;
+const fcntlInt = libc.func('fcntl', 'int', ['int', 'int', 'int']) as (fd: number, cmd: number, arg: number) => number;
+const F_DUPFD_CLOEXEC = 1030;
+/** dup(2), close-on-exec (as every descriptor libuv opens): a spawned process never inherits it. */
+export const dupCloexec = (fd: number): number => fcntlInt(fd, F_DUPFD_CLOEXEC, 0);
 type AsyncCb = (err: unknown, n: number) => void;
 /** sendfile(2) runs on the thread pool (`.async`): it may wait for the disk. */
 export const sendfileCall = libc.func(

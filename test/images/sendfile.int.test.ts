@@ -2,10 +2,12 @@
 // Guests that leave mid-transfer, or stop reading (20 of them: more than the thread pool's threads),
 // cost nothing that outlives them: the gateway's open descriptors come back to what they were (no dup
 // leaks; a number reused while a call was in flight would have written into someone else's file), and
-// the next guest still gets the exact image, whole or a Range; a split image's whole body is chunked
+// the next guest still gets the exact image, whole or a Range. The dups are close-on-exec: a process
+// started meanwhile (a restart's successor) inherits none of them, so no guest connection stays open in it; a split image's whole body is chunked
 // (each file one chunk framed on the socket) and the nested LXD client's parser accepts it.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -83,4 +85,29 @@ it('split image: guests leave mid-transfer, the next whole body is chunked right
   expect(range.status).toBe(206);
   expect(range.body.length).toBe(100000);
   await waitFor('the gateway to hold no more descriptors than before', async () => (await openFds()) <= before);
+});
+
+/** The descriptors a child gets when spawned now with only its stdio (what a restart's successor gets). */
+async function childFds(): Promise<number[]> {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    const dir = `/proc/${child.pid}/fd`;
+    // Until it has exec'd, the child is a copy of this process with all of its descriptors.
+    const comm = `/proc/${child.pid}/comm`;
+    await waitFor('the child to exec sleep', async () => (await readFile(comm, 'utf8').catch(() => '')) === 'sleep\n');
+    return (await readdir(dir)).map(Number).sort((a, b) => a - b);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+it('a process started while transfers are in flight inherits none of their descriptors', async () => {
+  await start(await unifiedImage(48 * 1024 * 1024, 'gzip', { os: 'debian', release: 'bookworm' }));
+  const before = await childFds(); // stdio, and whatever this test runner itself passes down
+  const stalled = await Promise.all(Array.from({ length: 3 }, () => partialGuest(512 * 1024, false)));
+  try {
+    expect(await childFds()).toEqual(before);
+  } finally {
+    for (const leave of stalled) leave();
+  }
 });

@@ -3,8 +3,10 @@
 // 512 MiB cached file sent to curl over a unix socket (4 MiB send buffer): one download 2.9-3.3 -> 4.6-5.7
 // GB/s, eight at once 3.2-3.3 -> 9.5-10 GB/s (the copies spread over the thread pool's threads).
 // In a chunked body (a whole split image, as LXD sends it) the range goes as one chunk, framed here on the
-// socket itself (Node frames only what passes through the response). Both descriptors are dup()ed for the transfer: should the guest leave and Node close its socket,
-// or the blob be closed, while a call is in flight, the numbers in use never name another file.
+// socket itself (Node frames only what passes through the response). Both descriptors are dup()ed for
+// the transfer, close-on-exec (a restart's successor spawned meanwhile inherits neither): should the guest
+// leave and Node close its socket, or the blob be closed, while a call is in flight, the numbers in use
+// never name another file.
 // The socket stays non-blocking (libuv's), so a call never waits for the guest: when the socket is full,
 // the wait is a timer on the event loop (1 ms, doubling up to 50 ms while the guest reads nothing), so a
 // guest that stops reading never holds a thread-pool thread.
@@ -12,7 +14,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { close, dup, POLLERR, POLLHUP, POLLOUT, poll, sendfileCall } from '../../identity/native.ts';
+import { close, dupCloexec, POLLERR, POLLHUP, POLLOUT, poll, sendfileCall } from '../../identity/native.ts';
 import { ClientGone } from './send.ts';
 import { fdOf, raiseSendBuffer } from './socket-tuning.ts';
 
@@ -56,8 +58,8 @@ export async function sendFileRange(
   const sockFd = fdOf(sock);
   if (!sock || sockFd === undefined) return false;
   raiseSendBuffer(sock);
-  const out = dup(sockFd);
-  const from = out < 0 ? -1 : dup(fh.fd);
+  const out = dupCloexec(sockFd);
+  const from = out < 0 ? -1 : dupCloexec(fh.fd);
   if (from < 0) {
     if (out >= 0) close(out);
     return false;
