@@ -33,3 +33,37 @@ it('writes a batch; a bad entry fails alone; the last entry for a file wins; mod
 it('an empty batch is nothing', async () => {
   expect(await writeFilesAtomic([])).toEqual([]);
 });
+
+it('keepMode: an existing file keeps its mode (even one the umask would strip), a new one gets `mode`', async () => {
+  const { chmod, symlink, writeFile, lstat } = await import('node:fs/promises');
+  await writeFile(join(dir, 'old.yaml'), 'x');
+  await chmod(join(dir, 'old.yaml'), 0o664); // group-writable: a plain create under umask 022 would drop it
+  await writeFile(join(dir, 'target'), 't');
+  await chmod(join(dir, 'target'), 0o644);
+  await symlink('target', join(dir, 'link.yaml'));
+  const results = await writeFilesAtomic([
+    { file: join(dir, 'old.yaml'), data: 'new', mode: 0o600, keepMode: true },
+    { file: join(dir, 'fresh.yaml'), data: 'f', mode: 0o600, keepMode: true },
+    // a symlink is replaced by a file, whose mode is not borrowed from the link's target
+    { file: join(dir, 'link.yaml'), data: 'l', mode: 0o600, keepMode: true },
+  ]);
+  expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+  expect((await stat(join(dir, 'old.yaml'))).mode & 0o7777).toBe(0o664);
+  expect(await readFile(join(dir, 'old.yaml'), 'utf8')).toBe('new');
+  expect((await stat(join(dir, 'fresh.yaml'))).mode & 0o7777).toBe(0o600);
+  expect((await lstat(join(dir, 'link.yaml'))).isFile()).toBe(true);
+  expect((await stat(join(dir, 'link.yaml'))).mode & 0o7777).toBe(0o600);
+  expect(await readFile(join(dir, 'target'), 'utf8')).toBe('t');
+});
+
+it('many entries for one file among others: renamed in entry order, the last one stays', async () => {
+  const entries = Array.from({ length: 40 }, (_, i) => ({
+    file: join(dir, i % 2 ? 'same.yaml' : `other-${i}.yaml`),
+    data: `v${i}`,
+    mode: 0o600,
+  }));
+  const results = await writeFilesAtomic(entries);
+  expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+  expect(await readFile(join(dir, 'same.yaml'), 'utf8')).toBe('v39');
+  expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+});

@@ -6,7 +6,7 @@
 // files): a scan result for a file that guestgate wrote since the scan began may be older than that
 // write, so it is not applied; the file is looked at again instead.
 import { watch, type FSWatcher } from 'node:fs';
-import { lstat, readdir, unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isGuestgateError } from '../../errors.ts';
@@ -105,31 +105,24 @@ export class DirSource implements InventorySource {
   }
 
   /**
-   * Every put waiting for its turn, in one group commit: the files written and fsynced side by side,
-   * the folder fsynced once (100 concurrent admin writes took 100 x two fsyncs one after another).
+   * Every put waiting for its turn, in one group commit: the files written, fsynced and renamed side by
+   * side, the folder fsynced once (100 concurrent admin writes took 100 x two fsyncs one after another).
    * Each put still resolves only once its file is durable.
    */
   async #commitPuts(): Promise<void> {
-    const planned = await Promise.all(
-      this.#puts.splice(0).map(async (put) => {
-        try {
-          const file = this.#fileOf(put.instance.key) ?? `${put.instance.key}.yaml`;
-          const text = instanceToYaml(put.instance);
-          // The file may hold secrets (user-data): keep its mode; new files are 0600.
-          const mode = await lstat(join(this.#dir, file)).then(
-            (st) => (st.isFile() ? st.mode & 0o7777 : 0o600),
-            () => 0o600,
-          );
-          return { put, file, text, mode };
-        } catch (e) {
-          put.reject(e);
-          return undefined;
-        }
-      }),
-    );
-    const todo = planned.filter((e) => e !== undefined);
+    const todo = this.#puts.splice(0).flatMap((put) => {
+      try {
+        const file = this.#fileOf(put.instance.key) ?? `${put.instance.key}.yaml`;
+        const text = instanceToYaml(put.instance);
+        return [{ put, file, text }];
+      } catch (e) {
+        put.reject(e);
+        return [];
+      }
+    });
     const results = await writeFilesAtomic(
-      todo.map((e) => ({ file: join(this.#dir, e.file), data: e.text, mode: e.mode })),
+      // The file may hold secrets (user-data): it keeps its mode; new files are 0600.
+      todo.map((e) => ({ file: join(this.#dir, e.file), data: e.text, mode: 0o600, keepMode: true })),
     );
     for (const e of todo) this.#writtenAt.set(e.file, ++this.#written);
     for (const [j, e] of todo.entries()) {
