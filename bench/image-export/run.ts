@@ -4,6 +4,7 @@
 //   cold: the first pull through guestgate (upstream read, sha256, tmp write, fsync, commit), cache
 //         emptied before each round; beside it the upstream's own raw rate in the same round (host curl of
 //         /1.0/images/<fp>/export on LXD's unix socket, the ceiling of any first pull) and LXD's devlxd;
+//         and, as ceilings, one sha256 stream in memory and the disk's own O_DIRECT write rate (dd);
 //   warm: guestgate from its cache vs LXD's devlxd, 1 and 8 concurrent downloads.
 // Prints GB/s and ratios; asserts nothing.   npm run bench:images   (root; scripts/lxd-setup.sh first)
 // Env: BENCH_SIZES_MIB (default "96,1024"), BENCH_ROUNDS (default 3; medians), BENCH_PREFIX (names of
@@ -44,6 +45,33 @@ async function pull(c: Container | undefined, socket: string, url: string, n: nu
       throw new Error(`${c?.name ?? 'host'}: HTTP ${code}, ${size} of ${expect} bytes`);
   // One download: curl's own transfer time (no process start); several: all bytes over the wall time.
   return n === 1 ? expect / rows[0]![2] / 1e9 : (expect * n) / wall / 1e9;
+}
+
+/** GB/s of the disk writing `bytes` sequentially into `dir` (dd, 4 MiB O_DIRECT writes, fsynced), as a fill does. */
+async function diskRate(dir: string, bytes: number): Promise<number> {
+  const file = join(dir, 'disk-rate');
+  const count = Math.ceil(bytes / (4 << 20));
+  try {
+    const t = performance.now();
+    await run('dd', ['if=/dev/zero', `of=${file}`, 'bs=4M', `count=${count}`, 'oflag=direct', 'conv=fsync']);
+    return (count * (4 << 20)) / ((performance.now() - t) / 1000) / 1e9;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** GB/s of one sha256 stream over 512 MiB in 4 MiB updates (the fill's own slab size), best of 3. */
+function sha256Rate(): number {
+  const slab = randomBytes(4 << 20);
+  let best = 0;
+  for (let r = 0; r < 3; r++) {
+    const h = createHash('sha256');
+    const t = performance.now();
+    for (let i = 0; i < 128; i++) h.update(slab);
+    h.digest();
+    best = Math.max(best, (128 * slab.length) / ((performance.now() - t) / 1000) / 1e9);
+  }
+  return best;
 }
 
 async function sha256File(p: string): Promise<string> {
@@ -99,13 +127,24 @@ try {
   console.log('  LXD:       LXD 5.0.2 devlxd (/dev/lxd/sock, security.devlxd.images=true), same image');
   console.log('  upstream:  host curl of /1.0/images/<fp>/export on LXD unix.socket (the ceiling of a first pull)\n');
   const summary: string[] = [];
+  const hashRate = sha256Rate();
+  console.log(
+    `sha256 of one stream on this CPU (Node's OpenSSL, the fill's hash, in memory, nothing else running): ` +
+      `${f2(hashRate)} GB/s; a verified first pull can never be faster\n`,
+  );
   for (const mib of SIZES) {
     const fp = await makeImage(work, mib);
     images.push(fp);
     const url = `http://lxd/1.0/images/${fp}/export`;
     const bytes = Number((await lxc(['query', `/1.0/images/${fp}`]).then((s) => JSON.parse(s))).size);
     await pull(lx, '/dev/lxd/sock', url, 1, bytes); // LXD's page cache, both sides' first touch
-    const cold = { gg: [] as number[], up: [] as number[], lxd: [] as number[], cpu: [] as number[] };
+    const cold = {
+      gg: [] as number[],
+      up: [] as number[],
+      lxd: [] as number[],
+      cpu: [] as number[],
+      disk: [] as number[],
+    };
     for (let r = 0; r < (COLD ? ROUNDS : 0); r++) {
       await svc.remove(fp).catch(() => {});
       cold.up.push(await pull(undefined, LXD_SOCKET, `http://x/1.0/images/${fp}/export`, 1, bytes));
@@ -115,6 +154,7 @@ try {
       const cpu = process.cpuUsage(cpu0);
       cold.cpu.push((cpu.user + cpu.system) / 1000 / (performance.now() - w0));
       cold.lxd.push(await pull(lx, '/dev/lxd/sock', url, 1, bytes));
+      cold.disk.push(await diskRate(work, bytes));
     }
     if (!COLD) await pull(gg, '/dev/lxd/sock', url, 1, bytes); // fills the cache for the warm rounds
     const c = { gg: median(cold.gg), up: median(cold.up), lxd: median(cold.lxd) };
@@ -127,9 +167,15 @@ try {
       );
     if (COLD)
       console.log(
-        `        guestgate's own CPU during the cold pull: ${f2(median(cold.cpu))} cores (of 2; every thread)`,
+        `        guestgate's own CPU during the cold pull: ${f2(median(cold.cpu))} cores (of 2; every thread); ` +
+          `ceilings of a verified, durable first pull: sha256 x${f2(hashRate / c.up)} of upstream, the disk ` +
+          `(dd of the same size, O_DIRECT, fsynced, same filesystem) ${f2(median(cold.disk))} GB/s = x${f2(median(cold.disk) / c.up)}`,
       );
-    if (COLD) summary.push(`${mib} MiB cold: x${f2(c.gg / c.up)} of upstream, x${f2(c.gg / c.lxd)} of LXD devlxd`);
+    if (COLD)
+      summary.push(
+        `${mib} MiB cold: x${f2(c.gg / c.up)} of upstream (sha256 alone: x${f2(hashRate / c.up)}, the disk alone: ` +
+          `x${f2(median(cold.disk) / c.up)}), x${f2(c.gg / c.lxd)} of LXD devlxd`,
+      );
     for (const n of CONCURRENCY) {
       const w = { gg: [] as number[], lxd: [] as number[] };
       for (let r = 0; r < ROUNDS; r++) {
