@@ -25,7 +25,7 @@
 //          0: no open loop) --broadcasts 3 --events ws|stream --arrival-timeout 10 (s to wait for a change's
 //          events; the rest count as not arrived) --phases events,get --uxload <uxload.c or a built binary>
 //          --listener c|node
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -515,88 +515,132 @@ try {
   };
 
   // (b) GET load ----------------------------------------------------------------------------------------
+  /** Where a load run goes: the gateway, or the bare Node server beside it (same namespaces, same client). */
+  interface Target {
+    readonly label: string;
+    readonly sock: string;
+    readonly path: string;
+    readonly pid: number;
+    /** Connections the server counts at the start (the gateway's metric), or undefined. */
+    conns(): Promise<number | undefined>;
+  }
+  const load = async (t: Target, rate: number): Promise<Merged> => {
+    const argv = ['env', 'UXLOAD_WAIT=1', 'UXLOAD_HIST=1', ux, t.sock, t.path, String(PER), String(SECONDS)];
+    if (rate > 0) argv.push(String(rate));
+    const outs: string[] = namespaces.map(() => '');
+    let ready = 0;
+    const ends: { done: boolean }[] = [];
+    const procs = namespaces.map((ns, i) => {
+      const p = ns.spawn(argv);
+      children.push(p);
+      ends.push(closed(p));
+      p.stdout!.on('data', (d) => (outs[i] += d));
+      lines(p.stderr!, (l) => {
+        if (l === 'ready') ready++;
+        else failures.push(`${name(i)} uxload: ${l}`);
+      });
+      return p;
+    });
+    await waitFor(
+      `${N} uxload processes connected`,
+      () => {
+        const dead = procs.findIndex((_, i) => ends[i]!.done);
+        if (dead >= 0)
+          throw new Error(
+            `uxload in ${name(dead)} ended before the start (${procs[dead]!.exitCode ?? procs[dead]!.signalCode}): ` +
+              `${outs[dead]} ${failures.join('; ')}`,
+          );
+        return ready === N;
+      },
+      { ms: 120_000 },
+    );
+    const conns = await t.conns();
+    const rss0 = rssMiB(t.pid);
+    let peak = rss0;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(t.pid))), 50);
+    const window = cpuWindow(t.pid);
+    for (const p of procs) p.stdin!.write('g');
+    await waitFor(`${N} uxload processes to finish`, () => ends.every((e) => e.done), {
+      ms: (SECONDS + 120) * 1000,
+      every: 20,
+    });
+    clearInterval(sampler);
+    const rss1 = rssMiB(t.pid);
+    const bad = procs.findIndex((p) => p.exitCode !== 0);
+    if (bad >= 0)
+      throw new Error(
+        `uxload in ${name(bad)} exited ${procs[bad]!.exitCode ?? procs[bad]!.signalCode}: ${outs[bad]} ` +
+          failures.join('; '),
+      );
+    const m = merge(outs);
+    const offered =
+      rate > 0
+        ? `open loop, offered ${total * rate} req/s (${rate} req/s per connection)`
+        : 'closed loop (back to back)';
+    console.log(
+      `  ${t.label}, ${offered}: ${Math.round(m.rps)} req/s, ${m.requests} requests, errors ${m.errors} ` +
+        `(+${m.warmErrors} in the warm-up, ${m.connectFail} connections lost)` +
+        (conns === undefined ? '' : `; guest connections at the start ${conns}`),
+    );
+    console.log(
+      `    latency${rate > 0 ? ' from the scheduled send' : ''}: p50 ${f1(m.p50)} ms   p99 ${f1(m.p99)} ms   max ${f1(
+        m.max,
+      )} ms   mean ${f1(m.mean)} ms   ${target(m.p99, 10)}` +
+        (rate > 0
+          ? ''
+          : `\n    (Little's law: ${total} connections / ${Math.round(m.rps)} req/s = ${f1(
+              (total / m.rps) * 1000,
+            )} ms mean at this throughput, whatever the server)`),
+    );
+    const { text } = window({ label: `the ${N} uxload processes`, seconds: m.clientCpu });
+    console.log(
+      `    ${t.label} RSS ${f1(rss0)} -> ${f1(rss1)} MiB (peak ${f1(Math.max(peak, rss1))}); ${text.replace('gateway', t.label)}` +
+        (rate > 0
+          ? `\n    client lag: uxload woke p99 ${f1(m.wakeP99)} ms late for a scheduled send (${m.wakeSamples} sleeps)`
+          : ''),
+    );
+    return m;
+  };
   const getLoad = async (): Promise<void> => {
     console.log(
       `\n(b) GET ${GET_PATH}: ${total} keep-alive connections from ${N} uxload processes (one per instance, ` +
-        `${PER} threads = connections each, C, static), ${SECONDS} s per run, all processes started together`,
+        `${PER} threads = connections each, C, static), ${SECONDS} s per run, all processes started together; ` +
+        `then the same load against a bare Node http server (a 3-byte body) on a socket beside the gateway's`,
     );
-    const load = async (rate: number): Promise<void> => {
-      const argv = ['env', 'UXLOAD_WAIT=1', 'UXLOAD_HIST=1', ux, sock, GET_PATH, String(PER), String(SECONDS)];
-      if (rate > 0) argv.push(String(rate));
-      const outs: string[] = namespaces.map(() => '');
-      let ready = 0;
-      const ends: { done: boolean }[] = [];
-      const procs = namespaces.map((ns, i) => {
-        const p = ns.spawn(argv);
-        children.push(p);
-        ends.push(closed(p));
-        p.stdout!.on('data', (d) => (outs[i] += d));
-        lines(p.stderr!, (l) => {
-          if (l === 'ready') ready++;
-          else failures.push(`${name(i)} uxload: ${l}`);
-        });
-        return p;
-      });
-      await waitFor(
-        `${N} uxload processes connected`,
-        () => {
-          const dead = procs.findIndex((_, i) => ends[i]!.done);
-          if (dead >= 0)
-            throw new Error(
-              `uxload in ${name(dead)} ended before the start (${procs[dead]!.exitCode ?? procs[dead]!.signalCode}): ` +
-                `${outs[dead]} ${failures.join('; ')}`,
-            );
-          return ready === N;
-        },
-        { ms: 120_000 },
-      );
-      const conns = await metric(admin, 'guestgate_connections{listener="guest"}');
-      const rss0 = rssMiB(gw.pid!);
-      let peak = rss0;
-      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(gw.pid!))), 50);
-      const window = cpuWindow(gw.pid!);
-      for (const p of procs) p.stdin!.write('g');
-      await waitFor(`${N} uxload processes to finish`, () => ends.every((e) => e.done), {
-        ms: (SECONDS + 120) * 1000,
-        every: 20,
-      });
-      clearInterval(sampler);
-      const rss1 = rssMiB(gw.pid!);
-      const bad = procs.findIndex((p) => p.exitCode !== 0);
-      if (bad >= 0)
-        throw new Error(
-          `uxload in ${name(bad)} exited ${procs[bad]!.exitCode ?? procs[bad]!.signalCode}: ${outs[bad]} ` +
-            failures.join('; '),
-        );
-      const m = merge(outs);
-      const offered =
-        rate > 0
-          ? `open loop, offered ${total * rate} req/s (${rate} req/s per connection)`
-          : 'closed loop (back to back)';
-      console.log(
-        `  ${offered}: ${Math.round(m.rps)} req/s, ${m.requests} requests, errors ${m.errors} ` +
-          `(+${m.warmErrors} in the warm-up, ${m.connectFail} connections lost); guest connections at the start ${conns}`,
-      );
-      console.log(
-        `    latency${rate > 0 ? ' from the scheduled send' : ''}: p50 ${f1(m.p50)} ms   p99 ${f1(m.p99)} ms   max ${f1(
-          m.max,
-        )} ms   mean ${f1(m.mean)} ms   ${target(m.p99, 10)}` +
-          (rate > 0
-            ? ''
-            : `\n    (Little's law: ${total} connections / ${Math.round(m.rps)} req/s = ${f1(
-                (total / m.rps) * 1000,
-              )} ms mean at this throughput, whatever the gateway)`),
-      );
-      const { text } = window({ label: `the ${N} uxload processes`, seconds: m.clientCpu });
-      console.log(
-        `    gateway RSS ${f1(rss0)} -> ${f1(rss1)} MiB (peak ${f1(Math.max(peak, rss1))}); ${text}` +
-          (rate > 0
-            ? `\n    client lag: uxload woke p99 ${f1(m.wakeP99)} ms late for a scheduled send (${m.wakeSamples} sleeps)`
-            : ''),
-      );
+    const gateway: Target = {
+      label: 'gateway',
+      sock,
+      path: GET_PATH,
+      pid: gw.pid!,
+      conns: () => metric(admin, 'guestgate_connections{listener="guest"}'),
     };
-    await load(0);
-    if (RATE > 0) await load(RATE);
+    const g = [await load(gateway, 0), RATE > 0 ? await load(gateway, RATE) : undefined];
+    const bareSock = join(dir, 'bare.sock');
+    const bare = spawn(process.execPath, [join(here, '../guest-api/bare-server.mjs'), bareSock], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(bare);
+    await new Promise<void>((res, rej) => {
+      bare.stdout!.once('data', () => res());
+      bare.once('exit', (code) => rej(new Error(`the bare server exited (${code})`)));
+    });
+    chmodSync(bareSock, 0o666);
+    const reference: Target = {
+      label: 'bare node',
+      sock: bareSock,
+      path: '/',
+      pid: bare.pid!,
+      conns: async () => undefined,
+    };
+    const r = [await load(reference, 0), RATE > 0 ? await load(reference, RATE) : undefined];
+    bare.kill('SIGTERM');
+    console.log(
+      `  same run, gateway vs bare node: closed loop ${Math.round(g[0]!.rps)} vs ${Math.round(r[0]!.rps)} req/s ` +
+        `(${Math.round((100 * g[0]!.rps) / r[0]!.rps)}%)` +
+        (g[1] && r[1]
+          ? `; open loop p99 ${f1(g[1].p99)} vs ${f1(r[1].p99)} ms, max ${f1(g[1].max)} vs ${f1(r[1].max)} ms`
+          : ''),
+    );
   };
 
   const failures: string[] = [];
