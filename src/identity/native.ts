@@ -1,6 +1,6 @@
 // The ONE module that calls libc directly (through koffi, FFI): socket peer credentials and pidfd,
 // pidfd and namespace ioctls, fd limits, an epoll set for exit watching, a buffer's address, a socket's
-// send buffer and sendfile (image exports). Everything else in guestgate works with the small typed wrappers below;
+// send buffer and sendfile (image exports); and SHA-256 from the OpenSSL inside node. Everything else in guestgate works with the small typed wrappers below;
 // errors come back as errno numbers.
 import koffi from 'koffi';
 
@@ -111,3 +111,30 @@ export const bufferAddress = (b: Uint8Array): bigint => koffi.address(b);
 /** struct epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16 bytes). */
 export const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
 export const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
+
+/**
+ * SHA-256 from the OpenSSL node itself links and exports (the same code node:crypto runs, SHA-NI where
+ * the CPU has it), so a digest can run on the thread pool (`update.async`) instead of in a Worker (whose
+ * start costs ~40 ms and ~18 MB). undefined when this node does not export the symbols.
+ */
+export interface Sha256Native {
+  init(ctx: Buffer): number;
+  update: { async(ctx: Buffer, data: Buffer, n: number, cb: AsyncCb): void };
+  final(md: Buffer, ctx: Buffer): number;
+}
+/** Bytes for an SHA256_CTX (112 in OpenSSL 1.1 and 3; room to spare). */
+export const SHA256_CTX_BYTES = 256;
+export const sha256Native: Sha256Native | undefined = (() => {
+  try {
+    const self = koffi.load(null as unknown as string);
+    return {
+      init: self.func('int SHA256_Init(_Inout_ uint8_t *c)') as Sha256Native['init'],
+      update: self.func(
+        'int SHA256_Update(_Inout_ uint8_t *c, const uint8_t *data, size_t len)',
+      ) as Sha256Native['update'],
+      final: self.func('int SHA256_Final(_Out_ uint8_t *md, _Inout_ uint8_t *c)') as Sha256Native['final'],
+    };
+  } catch {
+    return undefined;
+  }
+})();

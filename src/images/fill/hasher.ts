@@ -1,11 +1,14 @@
 // sha256 of a stream, off the main thread, so the thread reading the upstream socket keeps draining
-// it while the digest is computed. The worker reads a queue of (buffer, offset, length) entries:
+// it while the digest is computed: on the thread pool (hasher-pool.ts) wherever node exports OpenSSL's
+// SHA-256, else in a Worker, this file's. The worker reads a queue of (buffer, offset, length) entries:
 // chunks whose memory is shared (slabs over a SharedArrayBuffer) are hashed where they are, each
 // buffer sent to the worker once; any other chunk is first copied into a shared ring. The caller
 // learns how far the worker got (hashed()), and must keep a shared chunk's bytes unchanged until
 // then. Small inputs hash inline.
 import { createHash, type Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { sha256Native } from '../../identity/native.ts';
+import { PoolHasher } from './hasher-pool.ts';
 
 export interface StreamHasher {
   /** Resolves at once unless too much is queued (then once the worker made room). */
@@ -17,7 +20,7 @@ export interface StreamHasher {
   close(): void;
 }
 
-/** Inputs at least this big (or of unknown size) are hashed in a worker. */
+/** Inputs at least this big (or of unknown size) are hashed off the main thread. */
 export const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 /** Bytes queued for the worker at most (and the size of the copy ring). */
 const QUEUED = 16 * 1024 * 1024;
@@ -95,6 +98,7 @@ class WorkerHasher implements StreamHasher {
   #bytes = 0;
   #queued = 0;
   #ringIn = 0;
+  #closed = false;
 
   constructor() {
     this.#worker = new Worker(WORKER_SOURCE, {
@@ -138,6 +142,7 @@ class WorkerHasher implements StreamHasher {
     while (off < chunk.length) {
       const s = Atomics.load(this.#ctrl, 5);
       const n = Math.min(chunk.length - off, QUEUED / 4);
+      if (this.#closed) throw new Error('the hash was stopped');
       if (!this.#room(n)) {
         const w = Atomics.waitAsync(this.#ctrl, 5, s);
         if (w.async) await w.value;
@@ -198,10 +203,24 @@ class WorkerHasher implements StreamHasher {
   }
 
   close(): void {
+    this.#closed = true;
     void this.#worker.terminate();
+    // Wake a caller waiting for room (the worker will not).
+    Atomics.add(this.#ctrl, 5, 1n);
+    Atomics.notify(this.#ctrl, 5);
   }
 }
 
-/** A hasher for an input of `size` bytes (undefined: unknown). */
+/**
+ * A hasher for an input of `size` bytes (undefined: unknown): small ones inline, others on the thread
+ * pool (hasher-pool.ts), or in a Worker where node does not export OpenSSL's SHA-256.
+ */
 export const streamHasher = (size: number | undefined): StreamHasher =>
-  size !== undefined && size < WORKER_MIN_BYTES ? new InlineHasher() : new WorkerHasher();
+  size !== undefined && size < WORKER_MIN_BYTES
+    ? new InlineHasher()
+    : sha256Native
+      ? new PoolHasher(sha256Native)
+      : new WorkerHasher();
+
+/** The Worker flavour, whatever node exports (tests run both). */
+export const workerHasher = (): StreamHasher => new WorkerHasher();
