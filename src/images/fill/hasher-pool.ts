@@ -23,7 +23,8 @@ interface Span {
 export class PoolHasher implements StreamHasher {
   readonly #lib: Sha256Native;
   readonly #ctx = Buffer.alloc(SHA256_CTX_BYTES);
-  readonly #ring = Buffer.allocUnsafeSlow(QUEUED);
+  /** Made at the first plain chunk (an upstream read into shared slabs never needs it). */
+  #ring: Buffer | undefined;
   readonly #queue: Span[] = [];
   /** The span being hashed now (kept referenced until its call returns). */
   #inFlight: Buffer | undefined;
@@ -70,6 +71,7 @@ export class PoolHasher implements StreamHasher {
     else
       for (let off = 0; off < chunk.length; ) {
         // Copied into the ring (two spans when it wraps).
+        this.#ring ??= Buffer.allocUnsafeSlow(QUEUED);
         const at = this.#ringIn % QUEUED;
         const n = Math.min(chunk.length - off, QUEUED - at);
         chunk.copy(this.#ring, at, off, off + n);
