@@ -1,6 +1,7 @@
-// Durable writes, written once for every caller (state files, the inventory folder, the image
-// cache): data goes to a tmp file that is fsynced, renamed over the target, and the target's folder
-// is fsynced, so after a crash the old or the new content is there, never a mix or nothing.
+// Durable writes of small files, written once for every caller (state files, the inventory folder, the
+// image cache's manifests, seeds): data goes to a tmp file that is fsynced, renamed over the target,
+// and the target's folder is fsynced, so after a crash the old or the new content is there, never a
+// mix or nothing. Images themselves are written by the fill (images/fill), not here.
 import { closeSync, fchmodSync, fsync, lstatSync, open as openCb, writeFileSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -25,10 +26,9 @@ export async function writeFileAtomic(
  * last one wins. `keepMode`: the file keeps the mode it has now (`mode` is for a new file).
  * One result per entry, in order; a failed entry leaves its old file and no tmp file behind; none is
  * fulfilled before its folder's fsync.
- * For small files only (the inventory's, at most a few MiB): only the open, the fsync and the rename go
- * to the thread pool; the mode lookup, fchmod and the write into the page cache are done in place (with
- * 100 files at once, 7 pool round trips per file, each waking a pool thread, were most of a group
- * commit's event-loop time on 2 cores).
+ * Only the open, the fsync and the rename go to the thread pool; the mode lookup, fchmod and the write
+ * into the page cache are done in place (with 100 files at once, 7 pool round trips per file, each
+ * waking a pool thread, were most of a group commit's event-loop time on 2 cores).
  */
 export async function writeFilesAtomic(
   entries: readonly {
@@ -42,7 +42,7 @@ export async function writeFilesAtomic(
   const renamed = await Promise.allSettled(
     entries.map((e) => {
       const tmp = tmpNameFor(e.file);
-      const written = writeSmallTmp(tmp, e.data, e.keepMode ? modeOf(e.file, e.mode) : e.mode);
+      const written = writeTmp(tmp, e.data, e.keepMode ? modeOf(e.file, e.mode) : e.mode);
       const before = lastRename.get(e.file);
       const done = (before ? Promise.allSettled([before, written]) : written).then(async () => {
         await written; // this entry's own failure, not an earlier entry's
@@ -84,11 +84,12 @@ const fsyncFd = promisify(fsync);
 const openFd = promisify(openCb);
 
 /**
- * writeTmp for a small file: opened and fsynced on the thread pool, filled and chmodded in place (the
- * open waits for the folder's lock and the journal while other files are renamed and fsynced, so it
- * must not run on the event loop; a small write into the page cache does not wait).
+ * `data` in a new file `tmp` (exactly `mode`, whatever the umask), fsynced and closed; removed on
+ * failure. Opened and fsynced on the thread pool, filled and chmodded in place: the open waits for the
+ * folder's lock and the journal while other files are renamed and fsynced, so it must not run on the
+ * event loop; a small write into the page cache does not wait.
  */
-async function writeSmallTmp(tmp: string, data: string | Uint8Array, mode: number): Promise<void> {
+async function writeTmp(tmp: string, data: string | Uint8Array, mode: number): Promise<void> {
   const fd = await openFd(tmp, 'wx', mode);
   try {
     fchmodSync(fd, mode);
@@ -100,21 +101,6 @@ async function writeSmallTmp(tmp: string, data: string | Uint8Array, mode: numbe
     throw e;
   }
   closeSync(fd);
-}
-
-/** `data` in a new file `tmp` (exactly `mode`, whatever the umask), fsynced and closed; removed on failure. */
-async function writeTmp(tmp: string, data: string | Uint8Array, mode: number): Promise<void> {
-  const fh = await open(tmp, 'wx', mode);
-  try {
-    await fh.chmod(mode);
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  await fh.close();
 }
 
 /** Move a complete, fsynced file into place and make the rename itself durable (fsync its folder). */
