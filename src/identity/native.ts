@@ -1,7 +1,8 @@
-// The ONE module that calls libc directly (through koffi, FFI): socket peer credentials and pidfd,
-// pidfd and namespace ioctls, fd limits, an epoll set for exit watching, a buffer's address, a socket's
-// send buffer and sendfile (image exports); and SHA-256 from the OpenSSL inside node. Everything else in guestgate works with the small typed wrappers below;
-// errors come back as errno numbers.
+// The ONE module that calls native code directly (through koffi, FFI): from libc, socket peer
+// credentials and pidfd, pidfd and namespace ioctls, fd limits, an epoll set for exit watching, a
+// buffer's address, a socket's send buffer and sendfile (image exports); from node itself, OpenSSL's
+// SHA-256. Everything else in guestgate works with the small typed wrappers below; errors come back as
+// errno numbers.
 import koffi from 'koffi';
 
 const libc = koffi.load('libc.so.6');

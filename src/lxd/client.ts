@@ -111,11 +111,10 @@ export class LxdClient {
     return { instance: metadata as LxdInstance, ...(etag ? { etag } : {}) };
   }
 
-  /** Host pid of the instance's init (0 or undefined when not running). */
   /**
-   * The init pid of a running container. A container that is starting or stopping may answer 500 for a
-   * moment (Incus 6.0.4: "Invalid PID" while its pid file is written): asked again a few times, 50 ms
-   * doubling, before the error stands.
+   * Host pid of the instance's init (undefined when not running). A container that is starting or
+   * stopping may answer 500 for a moment (Incus 6.0.4: "Invalid PID" while its pid file is written):
+   * asked again a few times, 50 ms doubling, before the error stands.
    */
   async initPid(project: string, name: string): Promise<number | undefined> {
     const path = `/1.0/instances/${encodeURIComponent(name)}/state?project=${encodeURIComponent(project)}`;

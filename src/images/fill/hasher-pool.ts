@@ -8,6 +8,7 @@
 // and ~18 MB each), and a stream's hashing still runs beside the thread that reads the upstream.
 import { SHA256_CTX_BYTES, type Sha256Native } from '../../identity/native.ts';
 import type { StreamHasher } from './hasher.ts';
+import { copyIntoRing } from './ring.ts';
 
 /** Bytes queued at most (and the size of the copy ring). */
 const QUEUED = 16 * 1024 * 1024;
@@ -68,17 +69,12 @@ export class PoolHasher implements StreamHasher {
 
   #add(chunk: Buffer): void {
     if (chunk.buffer instanceof SharedArrayBuffer) this.#enqueue(chunk.buffer, chunk.byteOffset, chunk.length);
-    else
-      for (let off = 0; off < chunk.length; ) {
-        // Copied into the ring (two spans when it wraps).
-        this.#ring ??= Buffer.allocUnsafeSlow(QUEUED);
-        const at = this.#ringIn % QUEUED;
-        const n = Math.min(chunk.length - off, QUEUED - at);
-        chunk.copy(this.#ring, at, off, off + n);
-        this.#enqueue(this.#ring.buffer, this.#ring.byteOffset + at, n);
-        this.#ringIn += n;
-        off += n;
-      }
+    else {
+      const ring = (this.#ring ??= Buffer.allocUnsafeSlow(QUEUED));
+      this.#ringIn = copyIntoRing(chunk, ring, this.#ringIn, (at, n) =>
+        this.#enqueue(ring.buffer, ring.byteOffset + at, n),
+      );
+    }
     this.#bytes += chunk.length;
     this.#pump();
   }

@@ -9,6 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { sha256Native } from '../../identity/native.ts';
 import { PoolHasher } from './hasher-pool.ts';
+import { copyIntoRing } from './ring.ts';
 
 export interface StreamHasher {
   /** Resolves at once unless too much is queued (then once the worker made room). */
@@ -156,18 +157,7 @@ class WorkerHasher implements StreamHasher {
   #add(chunk: Buffer): void {
     const sab = chunk.buffer instanceof SharedArrayBuffer ? chunk.buffer : undefined;
     if (sab) this.#enqueue(this.#idOf(sab), chunk.byteOffset, chunk.length);
-    else {
-      // Copied into the ring (at most two entries when it wraps).
-      let off = 0;
-      while (off < chunk.length) {
-        const at = this.#ringIn % QUEUED;
-        const n = Math.min(chunk.length - off, QUEUED - at);
-        chunk.copy(this.#ring, at, off, off + n);
-        this.#enqueue(RING_ID, at, n);
-        this.#ringIn += n;
-        off += n;
-      }
-    }
+    else this.#ringIn = copyIntoRing(chunk, this.#ring, this.#ringIn, (at, n) => this.#enqueue(RING_ID, at, n));
     this.#bytes += chunk.length;
     Atomics.store(this.#ctrl, 0, BigInt(this.#queued));
     this.#bump();
