@@ -70,7 +70,8 @@ export class PoolHasher implements StreamHasher {
   #add(chunk: Buffer): void {
     if (chunk.buffer instanceof SharedArrayBuffer) this.#enqueue(chunk.buffer, chunk.byteOffset, chunk.length);
     else {
-      const ring = (this.#ring ??= Buffer.allocUnsafeSlow(QUEUED));
+      this.#ring ??= Buffer.allocUnsafeSlow(QUEUED);
+      const ring = this.#ring;
       this.#ringIn = copyIntoRing(chunk, ring, this.#ringIn, (at, n) =>
         this.#enqueue(ring.buffer, ring.byteOffset + at, n),
       );
