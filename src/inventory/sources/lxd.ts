@@ -14,6 +14,7 @@ import { lostReason, placementOf, remoteView } from './lxd/member.ts';
 import { learnMember } from './lxd/membership.ts';
 import { EventStream } from './lxd/event-stream.ts';
 import { KeyedWork } from './lxd/keyed-work.ts';
+import { InitPids } from './lxd/init-pids.ts';
 import { eventAction, type LxdEvent } from './lxd/events.ts';
 import { type Work, workFor } from './lxd/work.ts';
 import { GUEST_API_NAMES, instanceFromLxd, isRunning, profilesOf, type LxdInstance } from './lxd/map.ts';
@@ -62,6 +63,7 @@ export class LxdSource implements InventorySource {
   #seq = 0;
   #onChange: ChangeListener = () => {};
   #liveInit: InitLiveness = () => false;
+  readonly #pids: InitPids;
   #readyInLxd = false;
   #member: string | undefined;
   /** Keys of this member's instances served from last known state (the cluster reports them in Error). */
@@ -96,6 +98,13 @@ export class LxdSource implements InventorySource {
       onReconnect: () => void this.#work.enqueue('resync', { kind: 'resync' }),
       backoff: opts.backoff,
     });
+    this.#pids = new InitPids({
+      client: this.#client,
+      log: opts.log,
+      backoff: opts.backoff ?? { minMs: 250, maxMs: 15_000 },
+      reread: (project, name) => void this.#work.enqueue(instanceKey(project, name), { kind: 'reread', project, name }),
+      held: (key) => this.#known.get(key)?.instance.identity.initPid,
+    });
   }
 
   /** Number of times the event stream was (re)connected; for tests and metrics. */
@@ -109,7 +118,7 @@ export class LxdSource implements InventorySource {
   }
 
   async start(onChange: ChangeListener, liveInit?: InitLiveness): Promise<readonly Instance[]> {
-    if (liveInit) this.#liveInit = liveInit;
+    if (liveInit) this.#liveInit = this.#pids.liveness = liveInit;
     const info = await this.#client.info().catch((e: unknown) => {
       throw new GuestgateError(
         'E_UNAVAILABLE',
@@ -156,6 +165,7 @@ export class LxdSource implements InventorySource {
 
   async stop(): Promise<void> {
     this.#events.stop();
+    this.#pids.stop();
     await this.#work.stop();
     this.#client.close();
   }
@@ -237,7 +247,8 @@ export class LxdSource implements InventorySource {
       pid =
         knownPid !== undefined && this.#liveInit(key, knownPid)
           ? knownPid
-          : await this.#client.initPid(p, String(m.name));
+          : await this.#pids.read(key, p, String(m.name));
+    else if (key !== undefined) this.#pids.forget(key);
     const instance = instanceFromLxd(m, project, pid, GUEST_API_NAMES[this.kind]);
     return instance && { instance: place === 'local' ? instance : remoteView(instance), profiles: profilesOf(m) };
   }
@@ -269,6 +280,7 @@ export class LxdSource implements InventorySource {
   #forget(key: string, seq: number): void {
     if (!this.#fresh(key, seq)) return;
     this.#lost.delete(key);
+    this.#pids.forget(key);
     const before = this.#known.get(key);
     if (!before) return;
     this.#known.delete(key);
