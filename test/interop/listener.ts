@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type Cli, LXD_CLI } from './lxd-harness.ts';
+import { SERVER_RACE } from './server-race.ts';
 
 const SCRIPT = readFileSync(new URL('./fixtures/ws-listen.py', import.meta.url), 'utf8');
 
@@ -29,6 +30,8 @@ export function listen(
       `T=${opts.timeoutS ?? 30}`,
       '--env',
       `SOCK=${cli.guestDir}/sock`,
+      '--env',
+      `RACE=${SERVER_RACE.source}`,
       '--',
       'python3',
       '-c',

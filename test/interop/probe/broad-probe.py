@@ -6,9 +6,13 @@
 #   python3 broad-probe.py SOCKET STEP... < probe-broad.txt   (a STEP is a prefix of a `## step` title)
 #
 # Environment: PROBE_SUBST = JSON {"from": "to", ...} applied to each request line first (image fingerprints).
+# PROBE_RACE = a regular expression, PROBE_RACE_HEAD_LENGTH = bytes, PROBE_RACE_S = seconds (the real server's
+# side only): a 500 whose body matches (a HEAD's: whose Content-Length is that) is the server's own race with
+# another container stopping (../server-race.ts); such a request is sent again until PROBE_RACE_S have
+# passed. Each answer says how often (race_retries).
 # Output: one JSON object per request: {step, request, status, headers: [[name, value], ...] in wire order,
 # body (base64), lf_only}. Date's value is replaced by <date> (the time of day); its place is kept.
-import ast, base64, json, os, re, socket, sys
+import ast, base64, json, os, re, socket, sys, time
 
 LINE = re.compile(r"^### (\S+) (\S+)(?: body=(b'[^']*'))?(?: (\{.*\}))?(?: \[(.*)\])?$")
 
@@ -120,9 +124,26 @@ def main():
     text = sys.stdin.read()
     for k, v in subst.items():
         text = text.replace(k, v)
+    race = re.compile(os.environ["PROBE_RACE"].encode()) if os.environ.get("PROBE_RACE") else None
+    head_length = os.environ.get("PROBE_RACE_HEAD_LENGTH", "")
+    race_s = float(os.environ.get("PROBE_RACE_S", "0"))
+
+    def raced(method, out):
+        if not race or " 500 " not in out["status"]:
+            return False
+        if method == "HEAD":
+            return [v for k, v in out["headers"] if k.lower() == "content-length"] == [head_length]
+        return bool(race.search(base64.b64decode(out["body"])))
+
     for step, request, method, target, body, extra, label in requests(text, steps):
-        out = run_one(path, method, target, body, extra, label)
-        out.update(step=step, request=request)
+        until, retries = time.monotonic() + race_s, 0
+        while True:
+            out = run_one(path, method, target, body, extra, label)
+            if not raced(method, out) or time.monotonic() >= until:
+                break
+            retries += 1
+            time.sleep(min(0.1 * retries, 1.0))
+        out.update(step=step, request=request, race_retries=retries)
         print(json.dumps(out), flush=True)
 
 

@@ -43,7 +43,7 @@ export function broadSuite(o: SuiteOptions): void {
   let fp = { priv: '', pub: '', base: '' };
   let norms: [(a: Answer) => Answer, (a: Answer) => Answer] = [(a) => a, (a) => a];
   const subst: Record<string, string> = {};
-  const totals = { compared: 0, identical: 0, deviations: [] as string[] };
+  const totals = { compared: 0, identical: 0, deviations: [] as string[], raceRetries: 0 };
 
   beforeAll(async () => {
     await requireLxd(o.cli);
@@ -74,12 +74,14 @@ export function broadSuite(o: SuiteOptions): void {
     if (totals.compared)
       console.log(
         `broad differential vs ${o.cli.bin === 'lxc' ? 'LXD 5.0.2' : 'Incus 6.0.4'}: ${totals.compared} responses compared, ` +
-          `${totals.identical} identical, ${totals.deviations.length} documented deviations`,
+          `${totals.identical} identical, ${totals.deviations.length} documented deviations` +
+          (totals.raceRetries ? `; the server's own race retried ${totals.raceRetries} times (server-race.ts)` : ''),
       );
   });
 
   async function run(steps: string[]): Promise<void> {
-    const [g, s] = await Promise.all(twins!.map((c) => probe(c, socket, steps, subst)));
+    const [g, s] = await Promise.all(twins!.map((c, i) => probe(c, socket, steps, subst, i === 1)));
+    totals.raceRetries += s!.reduce((n, a) => n + a.race_retries, 0);
     // GG_PROBE_DUMP=<dir>: keep both sides' answers for reading (not needed by the test).
     if (process.env.GG_PROBE_DUMP)
       writeFileSync(

@@ -4,6 +4,7 @@
 // replaced by <date> by the probe because it is the time of day, its place is compared) and the body bytes.
 import { readFileSync } from 'node:fs';
 import type { Container } from '../lxd-harness.ts';
+import { SERVER_RACE, SERVER_RACE_DEADLINE_MS, SERVER_RACE_HEAD_LENGTH } from '../server-race.ts';
 
 const SCRIPT = readFileSync(new URL('./broad-probe.py', import.meta.url), 'utf8');
 export const BROAD = readFileSync(
@@ -20,19 +21,39 @@ export interface Answer {
   readonly status: string;
   readonly headers: [string, string][];
   readonly body: string;
+  /** How often the request was sent again past the server's own race (server-race.ts). */
+  readonly race_retries: number;
 }
 
-/** Runs the named steps inside `c` against `socket`, with fingerprints etc. substituted in the request lines. */
+/**
+ * Runs the named steps inside `c` against `socket`, with fingerprints etc. substituted in the request lines.
+ * `server`: `c` is answered by the real LXD/Incus, whose own race (server-race.ts) is retried past.
+ */
 export async function probe(
   c: Container,
   socket: string,
   steps: string[],
   subst: Record<string, string> = {},
+  server = false,
 ): Promise<Answer[]> {
   const put = await c.exec(['sh', '-c', 'cat > /root/broad-probe.py'], { input: SCRIPT });
   if (put.code !== 0) throw new Error(`cannot copy the probe into ${c.name}: ${put.stderr}`);
   const r = await c.exec(
-    ['env', `PROBE_SUBST=${JSON.stringify(subst)}`, 'python3', '/root/broad-probe.py', socket, ...steps],
+    [
+      'env',
+      `PROBE_SUBST=${JSON.stringify(subst)}`,
+      ...(server
+        ? [
+            `PROBE_RACE=${SERVER_RACE.source}`,
+            `PROBE_RACE_HEAD_LENGTH=${SERVER_RACE_HEAD_LENGTH}`,
+            `PROBE_RACE_S=${SERVER_RACE_DEADLINE_MS / 1000}`,
+          ]
+        : []),
+      'python3',
+      '/root/broad-probe.py',
+      socket,
+      ...steps,
+    ],
     { input: BROAD, timeoutMs: 300_000 },
   );
   if (r.code !== 0) throw new Error(`probe failed in ${c.name} (exit ${r.code}): ${r.stderr}`);
