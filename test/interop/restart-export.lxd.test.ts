@@ -8,7 +8,16 @@
 // of LXD sees no export: a fallback would write the host's bytes from the current offset, LXD 5.0.2's
 // bug), and the exported file's sha256 must be the fingerprint.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -107,8 +116,38 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Host pid of the container's `lxc image export` client writing into `out` (its argv, from the host). */
+function exportClient(out: string): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (argv[0]?.endsWith('lxc') && argv[1] === 'image' && argv[2] === 'export' && argv[4] === `${out}/`)
+      return Number(d);
+  }
+  return undefined;
+}
+
+/** Bytes the client has written into `out`, seen through its own root (no exec into the container). */
+function bytesIn(pid: number, out: string): number {
+  try {
+    const at = `/proc/${pid}/root${out}`;
+    return readdirSync(at).reduce((n, f) => n + statSync(join(at, f)).size, 0);
+  } catch {
+    return 0;
+  }
+}
+
 let n = 0;
-/** `lxc image export host:<fp>` in the container; `restart` runs once the output file has bytes. */
+/**
+ * `lxc image export host:<fp>` in the container. Once its file has bytes the client is paused (SIGSTOP,
+ * from the host), so the export is surely in flight whatever the machine's load; `restart` runs; the client
+ * goes on (SIGCONT) once the old process says it is draining.
+ */
 async function exportDuring(restart: () => Promise<void>): Promise<void> {
   const out = `/root/out${++n}`;
   const before = proxy!.requests.length;
@@ -118,12 +157,28 @@ async function exportDuring(restart: () => Promise<void>): Promise<void> {
   });
   let done = false;
   void exporting.finally(() => (done = true));
+  let client: number | undefined;
   await waitFor(
-    'the exported file to get its first bytes',
-    async () => done || Number((await c!.exec(['sh', '-c', `cat ${out}/* 2>/dev/null | wc -c`])).stdout) > 0,
-    { ms: 120_000, every: 50 },
+    'the export client to write its first bytes',
+    () => {
+      client ??= exportClient(out);
+      return done || (client !== undefined && bytesIn(client, out) > 0);
+    },
+    { ms: 120_000, every: 5 },
   );
-  await restart();
+  expect(done, 'the export ended before it could be paused').toBe(false);
+  process.kill(client!, 'SIGSTOP');
+  const restarting = restart();
+  try {
+    await waitFor(
+      'the old process to say it drains the export in flight',
+      () => log.slice(logBefore).includes('draining: waiting for exports in flight'),
+      { ms: 300_000 },
+    );
+  } finally {
+    process.kill(client!, 'SIGCONT');
+  }
+  await restarting;
   const r = await exporting;
   expect(r.code, `lxc image export: ${r.stdout}${r.stderr}`).toBe(0);
   const sum = await c!.exec(['sh', '-c', `cat ${out}/* | sha256sum`]);
@@ -132,9 +187,6 @@ async function exportDuring(restart: () => Promise<void>): Promise<void> {
     proxy!.requests.slice(before).filter((l) => l.includes('/export')),
     'the client fell back to the host',
   ).toEqual([]);
-  expect(log.slice(logBefore), 'the old process drained the export in flight').toContain(
-    'draining: waiting for exports in flight',
-  );
 }
 
 it('`guestgate restart` during `lxc image export`: drained by the old process, the file is the image', async () => {
