@@ -168,7 +168,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     }
     const entry: Entry = { instance, pidns, rootUid: rootUidOf(instance, held.init?.uidMap), claims: [] };
     this.#byKey.set(instance.key, entry);
-    if (entry.rootUid === undefined) this.#logNoRoot(instance.key);
+    if (entry.rootUid === undefined) this.#logNoRoot(instance);
     const id = instance.identity;
     if (pidns !== undefined) this.#claim(this.#byPidns, pidns, entry, 'pid namespace');
     if (id.cgroup) this.#claim(this.#byCgroup, id.cgroup, entry, 'cgroup');
@@ -184,11 +184,16 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     e.pidns = undefined;
     e.rootUid = rootUidOf(e.instance, undefined);
     this.#log.info({ instance: key }, 'init process exited; instance no longer identified by its pid namespace');
-    if (e.rootUid === undefined) this.#logNoRoot(key);
+    if (e.rootUid === undefined) this.#logNoRoot(e.instance);
   }
 
-  #logNoRoot(key: string): void {
-    this.#log.error(
+  /**
+   * An error while the instance may run; a stopped one's (its server says so: nothing in it can ask, and a
+   * container LXD created but never started has no volatile.idmap.current yet) is only a debug line.
+   */
+  #logNoRoot(instance: Instance): void {
+    const key = instance.key;
+    this.#log[instance.status === 'Stopped' ? 'debug' : 'error'](
       { instance: key, missing: 'identity.root_uid' },
       'root uid of instance "%s" cannot be established (no live uid map, no volatile.idmap.current): set identity.root_uid; every request from it is refused until then',
       key,
