@@ -28,6 +28,10 @@ export interface FakeLxd {
   close(): Promise<void>;
 }
 
+/** The fake's images: recorded as uploaded at this time, their files written one second earlier. */
+export const UPLOADED_AT = new Date('2026-01-02T03:04:05Z');
+export const FILE_MODIFIED = new Date('2026-01-02T03:04:04Z');
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const CHUNK = 64 * 1024;
 
@@ -81,7 +85,7 @@ export async function fakeLxd(socket: string): Promise<FakeLxd> {
           size: img.files.reduce((n, f) => n + f.length, 0),
           architecture: 'x86_64',
           properties: { os: 'fake', description: 'from fake lxd' },
-          uploaded_at: '2026-01-02T03:04:05Z',
+          uploaded_at: UPLOADED_AT.toISOString(),
         },
       });
     }
@@ -100,6 +104,8 @@ export async function fakeLxd(socket: string): Promise<FakeLxd> {
         'Content-Type': 'application/octet-stream',
         'Content-Length': String(body.length),
         'Content-Disposition': `inline;filename=${img.fingerprint}.tar.gz`,
+        // Go's http.ServeContent: the image file's mtime, which need not be the second of uploaded_at.
+        'Last-Modified': FILE_MODIFIED.toUTCString(),
       });
       const half = fault === 'truncate' || fault === 'stall';
       const ok = await writeSlowly(res, body, state.chunkDelay, half ? body.length >> 1 : body.length);

@@ -9,8 +9,8 @@ import { commitBlob, tmpName } from '../store/blobs.ts';
 import { nextPartRoles, wholeSeconds, type ImageKind, type ImageType, type ManifestPart } from '../store/manifest.ts';
 import type { PartDigest, PartSink, Upstream, UpstreamImage } from '../upstreams/types.ts';
 import { openDirect } from './direct.ts';
-import { appendChunk, closeDirect, diskRoom, finishPart, heldViews, newPart, syncPart, WAKE_BYTES } from './part.ts';
-import type { FillPart } from './part.ts';
+import { appendChunk, closeDirect, diskRoom, finishPart, heldViews, newPart } from './part.ts';
+import { type FillPart, readableBytes, syncPart, WAKE_BYTES } from './part.ts';
 import { toUpstreamError } from './upstream-error.ts';
 import { streamHasher, type StreamHasher } from './hasher.ts';
 import { assertImage } from '../inspect.ts';
@@ -65,7 +65,7 @@ export class Fill {
     return this.#parts;
   }
 
-  /** Last-Modified of the image: the first candidate's date (whole seconds), set when run() starts. */
+  /** Last-Modified of the image (whole seconds): the upstream's own date if it gave one, else its record's. */
   get lastModified(): Date {
     return this.#lastModified;
   }
@@ -121,10 +121,7 @@ export class Fill {
   /** Bytes of part `i` a guest may be sent now (the part's last byte waits for its end, the image's for verification). */
   readable(i: number): number {
     const p = this.#parts[i];
-    if (!p) return 0;
-    if (this.#state === 'verified') return p.accepted;
-    if (p.ended && p.role === 'metadata') return p.accepted;
-    return Math.max(0, p.accepted - 1);
+    return p ? readableBytes(p, this.#state === 'verified') : 0;
   }
 
   /** Part `i`'s bytes from `pos` still in memory (up to `end`, at most `max`), retained: give each back once written. */
@@ -185,6 +182,9 @@ export class Fill {
 
   #sink(): PartSink {
     return {
+      dated: (when) => {
+        if (this.#parts.length === 0 && !Number.isNaN(when.getTime())) this.#lastModified = wholeSeconds(when);
+      },
       startPart: async (role, size) => {
         if (!nextPartRoles(this.#parts.map((p) => p.role)).includes(role))
           throw new GuestgateError(

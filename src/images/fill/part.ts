@@ -219,6 +219,15 @@ function splitAt(bufs: readonly Buffer[], n: number): [Buffer[], Buffer[]] {
 }
 
 /**
+ * Bytes of `p` a guest may be sent now: a part's last byte waits for its end, the image's last byte for
+ * verification (a split image's metadata part is whole once ended: its own digest was checked).
+ */
+export function readableBytes(p: FillPart, verified: boolean): number {
+  if (verified || (p.ended && p.role === 'metadata')) return p.accepted;
+  return Math.max(0, p.accepted - 1);
+}
+
+/**
  * The bytes held in memory from `pos` (up to `end`, at most `max`) as views of the upstream's own
  * buffers, each retained (util/slabs.ts): the caller gives every one back once written. [] when pos is
  * older than the tail (read the file).

@@ -89,6 +89,8 @@ export function lxdUpstream(opts: LxdUpstreamOptions): Upstream {
           status: res.status,
         });
       }
+      const lastModified = res.headers['last-modified'];
+      if (typeof lastModified === 'string') sink.dated?.(new Date(lastModified));
       const boundary = boundaryOf(res.headers['content-type']);
       if (!boundary) {
         const len = Number(res.headers['content-length']);

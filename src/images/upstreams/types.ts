@@ -18,6 +18,11 @@ export interface UpstreamImage {
 }
 
 export interface PartSink {
+  /**
+   * The upstream's own Last-Modified for this image, as its guests get it (LXD/Incus: the export's header,
+   * the image file's mtime); before the first part. Without it the image record's date stands.
+   */
+  dated?(when: Date): void;
   /** `size`: exact byte count if known (lets a unified export start before the fill ends). */
   startPart(role: PartRole, size?: number): Promise<void>;
   write(chunk: Buffer): Promise<void>;
