@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Container, INCUS_CLI, launchContainer, lxc, lxcQuery } from './lxd-harness.ts';
 import { launchTwins, requireLxd, startLxdGateway, type LxdGateway } from './lxd-gateway.ts';
 import { listen } from './listener.ts';
+import { PY_EXCHANGE } from './py-exchange.ts';
 import { pastServerRace, SERVER_RACE, SERVER_RACE_DEADLINE_MS } from './server-race.ts';
 
 const cli = INCUS_CLI;
@@ -109,19 +110,11 @@ describe('guest events: guestgate (incus) vs Incus 6.0.4, host changes through i
 
 describe('readiness: PATCH /1.0 bursts', () => {
   // RACE (Incus's side only): a PATCH answered with the server's own race (server-race.ts) is sent again.
-  const burst = `import os, re, socket, time
+  const burst = `${PY_EXCHANGE}import os, re, time
 race, until = os.environ.get("RACE"), time.time() + ${SERVER_RACE_DEADLINE_MS / 1000}
 def patch(st):
     b = ('{"state":"%s"}' % st).encode()
-    s = socket.socket(socket.AF_UNIX); s.connect("${SOCK}")
-    s.sendall(b"PATCH /1.0 HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n" % len(b) + b)
-    r = b""
-    while True:
-        d = s.recv(4096)
-        if not d: break
-        r += d
-    s.close()
-    return r
+    return exchange("${SOCK}", b"PATCH /1.0 HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n" % len(b) + b)
 for st in ["Ready", "Started", "Ready", "Ready"]:
     r = patch(st)
     while race and b" 500 " in r.split(b"\\r\\n")[0] and re.search(race.encode(), r) and time.time() < until:

@@ -7,23 +7,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cli, type Container, INCUS_CLI, LXD_CLI, launchContainer, lxc } from './lxd-harness.ts';
 import { launchTwins, requireLxd, startLxdGateway, type LxdGateway } from './lxd-gateway.ts';
+import { PY_EXCHANGE } from './py-exchange.ts';
 import { SERVER_RACE } from './server-race.ts';
 
 const CYCLES = 4;
 
 /** Asks for user.who until /tmp/stop exists; prints {"<status> <body>": count, ...}. */
-const LOOP = `import json, os, socket, sys
+const LOOP = `${PY_EXCHANGE}import json, os, sys
 counts = {}
 n = 0
 while n % 50 or not os.path.exists("/tmp/stop"):
-    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-    s.sendall(b"GET /1.0/config/user.who HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b: break
-        out += b
-    s.close()
+    out = exchange(sys.argv[1], b"GET /1.0/config/user.who HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
     head, _, body = out.partition(b"\\r\\n\\r\\n")
     key = head.split(b"\\r\\n")[0].decode()[9:12] + " " + body.decode(errors="replace").strip()
     counts[key] = counts.get(key, 0) + 1
