@@ -3,38 +3,24 @@
 // uploaded_at, which can be a second later (seen in CI: the broad Incus probe's public image, 13:23:01 from
 // guestgate against 13:23:00 from Incus). Cold (streamed while filling) and warm (from the manifest) alike.
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { unifiedImage } from '../../fixtures/images/make.ts';
-import type { ImageService } from '../../src/images/index.ts';
-import { FILE_MODIFIED, fakeLxd, type FakeLxd } from '../helpers/fake-upstreams.ts';
-import { exportServer, get, lxdUpstreamConfig, service, tempDir, type ExportServer } from '../helpers/images.ts';
+import { FILE_MODIFIED } from '../helpers/fake-upstreams.ts';
+import { exportServer, get, lxdUpstreamConfig, service } from '../helpers/images.ts';
+import { fakeLxdWorld } from '../helpers/lxd-world.ts';
 
-let t: { dir: string; cleanup: () => Promise<void> };
-let up: FakeLxd;
-let svc: ImageService;
-let guest: ExportServer;
-
-beforeEach(async () => {
-  t = await tempDir();
-  up = await fakeLxd(join(t.dir, 'lxd.sock'));
-  svc = await service(join(t.dir, 'state'), { upstreams: [lxdUpstreamConfig(up.socket)] });
-  guest = await exportServer(svc, join(t.dir, 'guest.sock'));
-});
-afterEach(async () => {
-  await guest.close();
-  await svc.close();
-  await up.close();
-  await t.cleanup();
-});
+const w = fakeLxdWorld();
 
 it("a unified image: the upstream export's Last-Modified, cold and warm", async () => {
+  w.svc = await service(join(w.dir, 'state'), { upstreams: [lxdUpstreamConfig(w.lxd.socket)] });
+  w.srv = await exportServer(w.svc, join(w.dir, 'guest.sock'));
   const img = await unifiedImage(256 * 1024);
-  up.images.set(img.fingerprint, { img, public: true, cached: false });
-  const pull = () => get(guest.socket, `/1.0/images/${img.fingerprint}/export`);
+  w.lxd.images.set(img.fingerprint, { img, public: true, cached: false });
+  const pull = () => get(w.srv!.socket, `/1.0/images/${img.fingerprint}/export`);
   const cold = await pull();
   const warm = await pull();
   expect([cold.status, warm.status]).toEqual([200, 200]);
-  expect(up.exports).toBe(1);
+  expect(w.lxd.exports).toBe(1);
   expect(cold.headers['last-modified']).toBe(FILE_MODIFIED.toUTCString());
   expect(warm.headers['last-modified']).toBe(FILE_MODIFIED.toUTCString());
 });
