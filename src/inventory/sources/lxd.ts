@@ -103,7 +103,7 @@ export class LxdSource implements InventorySource {
       log: opts.log,
       backoff: opts.backoff ?? { minMs: 250, maxMs: 15_000 },
       reread: (project, name) => void this.#work.enqueue(instanceKey(project, name), { kind: 'reread', project, name }),
-      held: (key) => this.#known.get(key)?.instance.identity.initPid,
+      heldAlive: (key) => this.#heldAlive(key),
     });
   }
 
@@ -118,7 +118,7 @@ export class LxdSource implements InventorySource {
   }
 
   async start(onChange: ChangeListener, liveInit?: InitLiveness): Promise<readonly Instance[]> {
-    if (liveInit) this.#liveInit = this.#pids.liveness = liveInit;
+    if (liveInit) this.#liveInit = liveInit;
     const info = await this.#client.info().catch((e: unknown) => {
       throw new GuestgateError(
         'E_UNAVAILABLE',
@@ -205,9 +205,7 @@ export class LxdSource implements InventorySource {
     if (w.kind === 'reread') {
       const key = instanceKey(w.project, w.name);
       const m = await this.#client.get(w.project, w.name);
-      const k =
-        m &&
-        (await this.#toKnown(m, w.project, w.samePid ? this.#known.get(key)?.instance.identity.initPid : undefined));
+      const k = m && (await this.#toKnown(m, w.project, w.samePid));
       if (!k) return this.#forget(key, seq);
       if ('lost' in k) return this.#keepLost(k.lost, seq);
       return this.#record(k, seq);
@@ -232,11 +230,11 @@ export class LxdSource implements InventorySource {
   }
 
   /**
-   * `knownPid`: the init pid already known for this instance, reused (no `/state` round trip, which
-   * costs LXD far more than the instance itself) when the event cannot have changed it and the
-   * inventory still holds that very process by a pidfd (a pid alone proves nothing: it may be reused).
+   * `samePid`: the event cannot have changed the init pid, so the one held is reused (no `/state` round
+   * trip, which costs LXD far more than the instance itself) while the inventory still holds that very
+   * process by a pidfd (a pid alone proves nothing: it may be reused).
    */
-  async #toKnown(m: LxdInstance, project: string, knownPid?: number): Promise<Known | Lost | undefined> {
+  async #toKnown(m: LxdInstance, project: string, samePid = false): Promise<Known | Lost | undefined> {
     const p = typeof m.project === 'string' && m.project !== '' ? m.project : project;
     const key = typeof m.name === 'string' ? instanceKey(p, m.name) : undefined;
     // Cluster: another member's pid names a process on another host; never ask for it, never index it.
@@ -244,13 +242,16 @@ export class LxdSource implements InventorySource {
     if (place === 'lost' && key !== undefined && this.#known.has(key)) return { lost: key };
     let pid: number | undefined;
     if (place === 'local' && m.type !== 'virtual-machine' && isRunning(m) && key !== undefined)
-      pid =
-        knownPid !== undefined && this.#liveInit(key, knownPid)
-          ? knownPid
-          : await this.#pids.read(key, p, String(m.name));
+      pid = (samePid ? this.#heldAlive(key) : undefined) ?? (await this.#pids.read(key, p, String(m.name)));
     else if (key !== undefined) this.#pids.forget(key);
     const instance = instanceFromLxd(m, project, pid, GUEST_API_NAMES[this.kind]);
     return instance && { instance: place === 'local' ? instance : remoteView(instance), profiles: profilesOf(m) };
+  }
+
+  /** The init pid the inventory holds for `key`, if that very process still runs (held by a pidfd). */
+  #heldAlive(key: string): number | undefined {
+    const pid = this.#known.get(key)?.instance.identity.initPid;
+    return pid !== undefined && this.#liveInit(key, pid) ? pid : undefined;
   }
 
   /** The cluster reports this member's instance in Error (its daemon is down): keep what was known. */

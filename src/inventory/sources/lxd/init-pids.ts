@@ -6,7 +6,6 @@
 // its pid is known, it stops, or it is gone.
 import type { Logger } from 'pino';
 import type { LxdClient } from '../../../lxd/client.ts';
-import type { InitLiveness } from '../../model.ts';
 
 export interface InitPidsOptions {
   readonly client: LxdClient;
@@ -15,8 +14,8 @@ export interface InitPidsOptions {
   readonly backoff: { readonly minMs: number; readonly maxMs: number };
   /** Queue a re-read of the instance (the source's own per-instance work). */
   readonly reread: (project: string, name: string) => void;
-  /** The init pid the inventory holds for `key` now, if any. */
-  readonly held: (key: string) => number | undefined;
+  /** The init pid the inventory holds for `key`, if that very process still runs. */
+  readonly heldAlive: (key: string) => number | undefined;
 }
 
 interface Retry {
@@ -28,15 +27,10 @@ interface Retry {
 export class InitPids {
   readonly #o: InitPidsOptions;
   readonly #retries = new Map<string, Retry>();
-  #live: InitLiveness = () => false;
   #stopped = false;
 
   constructor(opts: InitPidsOptions) {
     this.#o = opts;
-  }
-
-  set liveness(live: InitLiveness) {
-    this.#live = live;
   }
 
   /** The instance's init pid; on a failed read, the held pid if still alive, else undefined (retried later). */
@@ -46,8 +40,7 @@ export class InitPids {
       this.forget(key);
       return pid;
     } catch (e) {
-      const held = this.#o.held(key);
-      const kept = held !== undefined && this.#live(key, held) ? held : undefined;
+      const kept = this.#o.heldAlive(key);
       const r = this.#retries.get(key) ?? { timer: undefined, delayMs: this.#o.backoff.minMs, failures: 0 };
       r.failures++;
       // The first failure is worth a warning; the retries that follow are not news.
@@ -75,8 +68,9 @@ export class InitPids {
   }
 
   #schedule(key: string, project: string, name: string, r: Retry): void {
+    if (this.#stopped) return;
     this.#retries.set(key, r);
-    if (this.#stopped || r.timer !== undefined) return;
+    if (r.timer !== undefined) return;
     const delay = r.delayMs;
     r.delayMs = Math.min(delay * 2, this.#o.backoff.maxMs);
     r.timer = setTimeout(() => {
