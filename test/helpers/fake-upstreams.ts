@@ -1,5 +1,6 @@
 // Upstream servers for tests: an LXD-like REST server on a unix socket (single and multipart
-// exports, with fault injection) and a static simplestreams tree on 127.0.0.1.
+// exports, with fault injection; its instances, /state and events in fake-lxd-instances.ts) and a static
+// simplestreams tree on 127.0.0.1.
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -12,11 +13,12 @@ import {
   partHeader,
   randomBoundary,
 } from '../../src/images/export/multipart.ts';
+import { type FakeInstances, instanceRoutes } from './fake-lxd-instances.ts';
 
 /** `stall`: half the body, then silence with the connection open (unified images). */
 export type Fault = 'none' | 'truncate' | 'corrupt' | 'stall';
 
-export interface FakeLxd {
+export interface FakeLxd extends FakeInstances {
   socket: string;
   exports: number;
   /** Export requests whose connection closed before the response finished. */
@@ -50,8 +52,17 @@ async function writeSlowly(
   return true;
 }
 
-export async function fakeLxd(socket: string): Promise<FakeLxd> {
+/**
+ * `events`: serve the lifecycle event websocket (the inventory tests). Off by default: an image upstream
+ * that finds an event stream reuses its answers until a change event, which the image tests never send.
+ */
+export async function fakeLxd(socket: string, opts: { events?: boolean } = {}): Promise<FakeLxd> {
+  const routes = instanceRoutes();
   const state: FakeLxd = {
+    instances: routes.instances,
+    failState: routes.failState,
+    stateReads: routes.stateReads,
+    emit: routes.emit,
     socket,
     exports: 0,
     abortedExports: 0,
@@ -64,6 +75,7 @@ export async function fakeLxd(socket: string): Promise<FakeLxd> {
     void res.writeHead(status, { 'Content-Type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://unix.socket');
+    if (routes.handle(url, res)) return;
     const m = /^\/1\.0\/images\/([0-9a-f]+)(\/export)?$/.exec(url.pathname);
     if (!m) return json(res, 404, { type: 'error', error: 'not found', error_code: 404 });
     const matches = [...state.images.keys()].filter((fp) => fp.startsWith(m[1]!));
@@ -125,9 +137,11 @@ export async function fakeLxd(socket: string): Promise<FakeLxd> {
     if (fault === 'truncate') return void res.destroy();
     if (ok) res.end(closingBoundary(boundary));
   });
+  if (opts.events) routes.attach(server);
   await new Promise<void>((r) => server.listen(socket, r));
   state.close = () =>
     new Promise<void>((r) => {
+      routes.close();
       server.closeAllConnections();
       server.close(() => r());
     });

@@ -10,17 +10,17 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Instance, InventoryChange } from '../../src/inventory/model.ts';
 import { LxdSource } from '../../src/inventory/sources/lxd.ts';
 import { createLogger } from '../../src/log.ts';
-import { fakeLxdServer, type FakeLxdServer } from '../helpers/fake-lxd-server.ts';
+import { fakeLxd, type FakeLxd } from '../helpers/fake-upstreams.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 let dir = '';
-let lxd: FakeLxdServer;
+let lxd: FakeLxd;
 let src: LxdSource | undefined;
 const changes: InventoryChange[] = [];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gg-state-'));
-  lxd = await fakeLxdServer(join(dir, 'lxd.sock'));
+  lxd = await fakeLxd(join(dir, 'lxd.sock'), { events: true });
   changes.length = 0;
 });
 afterEach(async () => {
